@@ -1,0 +1,80 @@
+# trunkadmin: `make run` serves the demo on http://127.0.0.1:8000; `make test` runs everything.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/trunkadmin
+
+.PHONY: help install install-dev run serve migrate seed token test lint format check-migrations \
+        test-sqlite test-postgres bench clean
+
+help:
+	@echo "make run    install, migrate, seed the demo workspace and serve on http://$(HOST):$(PORT)"
+	@echo "make test   lint, migrations check, the suite on SQLite and on PostgreSQL, browser tests"
+	@echo "make bench  benchmarks (figures go to docs/performance.md)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.installed-runtime: requirements.txt | $(PY)
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-runtime
+
+install: $(VENV)/.installed-runtime
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	DEBUG=true $(MANAGE) migrate --noinput
+
+seed: migrate
+	DEBUG=true $(MANAGE) seed_demo
+
+run: seed
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	DEBUG=true $(MANAGE) runserver $(HOST):$(PORT)
+
+token: install
+	DEBUG=true $(MANAGE) create_api_token acme --name "make token"
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check-migrations: install-dev
+	DJANGO_SETTINGS_MODULE=trunkadmin.settings_test $(MANAGE) makemigrations --check --dry-run
+
+test-sqlite: install-dev
+	@echo "== test suite on SQLite =="
+	env -u DATABASE_URL $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# PostgreSQL: required in CI (REQUIRE_POSTGRES=1); skipped with a notice on a machine without it.
+test-postgres: install-dev
+	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== test suite on PostgreSQL =="; \
+		DATABASE_URL=$(TEST_POSTGRES_URL) $(VENV)/bin/pytest $(PYTEST_ARGS); \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
+		echo "PostgreSQL is required (REQUIRE_POSTGRES) but not reachable at $(TEST_POSTGRES_URL)"; exit 1; \
+	else \
+		echo "== PostgreSQL not reachable at $(TEST_POSTGRES_URL): PostgreSQL run skipped =="; \
+	fi
+
+test: lint check-migrations test-sqlite test-postgres
+
+bench: install-dev
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache test-output

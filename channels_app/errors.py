@@ -1,0 +1,101 @@
+"""Domain errors: one stable code per broken rule, shared by all three doors.
+
+The API maps `status` and `code` into its envelope; forms show `message` next to `field`.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+# code -> HTTP status, the single table the API exception handler and the OpenAPI schema use.
+ERROR_STATUS: dict[str, int] = {
+    "INVALID_JSON": 400,
+    "MISSING_AUTH_TOKEN": 401,
+    "INVALID_AUTH_TOKEN": 401,
+    "INSUFFICIENT_SCOPE": 403,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "AGENT_NOT_FOUND": 404,
+    "PHONE_NUMBER_NOT_FOUND": 404,
+    "TRUNK_NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "NUMBER_ALREADY_BOUND": 409,
+    "AGENT_CHANNEL_IN_USE": 409,
+    "NUMBER_IN_INVENTORY": 409,
+    "NUMBER_UNAVAILABLE": 409,
+    "EXTERNAL_NUMBER_NOT_RELEASABLE": 409,
+    "PRECONDITION_FAILED": 412,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "VALIDATION_ERROR": 422,
+    "UNSUPPORTED_CHANNEL": 422,
+    "NUMBER_NOT_CAPABLE": 422,
+    "IDEMPOTENCY_KEY_REUSED": 422,
+    "RATE_LIMITED": 429,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+}
+
+
+class DomainError(Exception):
+    """A rule of the contract was broken. `code` is stable; `message` is for people."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        details: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
+        assert code in ERROR_STATUS, code
+        super().__init__(str(message))
+        self.code = code
+        self.message = str(message)
+        self.field = field
+        self.details = str(details) if details is not None else self.message
+        self.fields = fields
+
+    @property
+    def status(self) -> int:
+        return ERROR_STATUS[self.code]
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"DomainError({self.code!r}, field={self.field!r})"
+
+
+class ValidationFailed(DomainError):
+    """Input of the wrong shape or value. `fields` maps dotted field paths to messages."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        first_field, first_messages = next(iter(fields.items()))
+        super().__init__(
+            "VALIDATION_ERROR",
+            _("The request is not valid."),
+            field=first_field,
+            details=first_messages[0],
+            fields=fields,
+        )
+
+    @classmethod
+    def single(cls, field: str, message: str) -> ValidationFailed:
+        return cls({field: [str(message)]})
+
+
+class NotFound(DomainError):
+    """Unknown, or owned by another workspace: both look the same from outside."""
+
+    def __init__(self, code: str = "NOT_FOUND", what: str = "Resource") -> None:
+        super().__init__(code, _("%(what)s not found.") % {"what": what}, details=f"{what} not found")
+
+
+def agent_not_found() -> NotFound:
+    return NotFound("AGENT_NOT_FOUND", "Agent")
+
+
+def phone_number_not_found() -> NotFound:
+    return NotFound("PHONE_NUMBER_NOT_FOUND", "Phone number")
+
+
+def trunk_not_found() -> NotFound:
+    return NotFound("TRUNK_NOT_FOUND", "Trunk")

@@ -1,0 +1,108 @@
+"""The encrypted credential field: the only code in the project that touches crypto.
+
+A thin subclass of django-encrypted-model-fields' `EncryptedCharField` that fixes its traps:
+
+- the library returns the raw ciphertext when decryption fails (a later save then encrypts the
+  ciphertext and corrupts the secret for good); this field raises `CredentialDecryptionError`;
+- the library decrypts *user input* in `to_python` if it happens to be a valid token; this field
+  only decrypts values read from the database;
+- the library builds its crypter once at import; this field reads `FIELD_ENCRYPTION_KEY` on use
+  (cached per key list), so key rotation and tests see the configured keys.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from encrypted_model_fields.fields import EncryptedCharField
+
+FERNET_PREFIX = "gAAAAA"  # every Fernet token (version byte 0x80) starts with this in base64
+
+
+class CredentialDecryptionError(Exception):
+    """A stored credential cannot be decrypted with any configured key."""
+
+    def __init__(self, model_label: str = "", field_name: str = "") -> None:
+        where = f"{model_label}.{field_name}" if model_label else "a stored credential"
+        super().__init__(
+            f"Cannot decrypt {where} with the configured FIELD_ENCRYPTION_KEY. "
+            "Add the key it was written with (newest first) or restore the right key."
+        )
+
+
+def configured_keys() -> tuple[str, ...]:
+    keys = settings.FIELD_ENCRYPTION_KEY
+    if isinstance(keys, str):
+        keys = [key.strip() for key in keys.split(",") if key.strip()]
+    if not keys:
+        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY is empty.")
+    return tuple(keys)
+
+
+@lru_cache(maxsize=8)
+def _crypter_for(keys: tuple[str, ...]) -> MultiFernet:
+    try:
+        return MultiFernet([Fernet(key) for key in keys])
+    except (ValueError, TypeError) as exc:
+        raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEY is not a list of Fernet keys: {exc}") from exc
+
+
+def crypter() -> MultiFernet:
+    """The MultiFernet for the configured keys: the first encrypts, all decrypt."""
+    return _crypter_for(configured_keys())
+
+
+def encrypt(plaintext: str) -> str:
+    return crypter().encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    """Decrypt a stored value; raises CredentialDecryptionError, never returns ciphertext."""
+    try:
+        return crypter().decrypt(token.encode("ascii")).decode("utf-8")
+    except (InvalidToken, UnicodeError, ValueError) as exc:
+        raise CredentialDecryptionError() from exc
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a stored value under the newest key (used by `rotate_field_keys`)."""
+    try:
+        return crypter().rotate(token.encode("ascii")).decode("ascii")
+    except (InvalidToken, UnicodeError, ValueError) as exc:
+        raise CredentialDecryptionError() from exc
+
+
+class EncryptedCredentialField(EncryptedCharField):
+    """A write-mostly secret: encrypted at rest, decrypted only when read from the database.
+
+    Empty strings are stored as NULL so "is it set?" can be answered without decrypting.
+    The column is text (ciphertext is longer than the plaintext); `max_length` is enforced by the
+    model's validators on the plaintext.
+    """
+
+    def to_python(self, value):
+        # Never decrypt here: to_python also sees user input (forms, full_clean).
+        return models.CharField.to_python(self, value)
+
+    def from_db_value(self, value, expression, connection):
+        if value is None:
+            return None
+        try:
+            return decrypt(value)
+        except CredentialDecryptionError as exc:
+            label = self.model._meta.label if hasattr(self, "model") else ""
+            raise CredentialDecryptionError(label, self.name) from exc.__cause__
+
+    def get_prep_value(self, value):
+        value = models.CharField.get_prep_value(self, value)
+        return value if value not in ("", None) else None
+
+    def get_db_prep_save(self, value, connection):
+        value = self.get_prep_value(value)
+        if value is None:
+            return None
+        return encrypt(str(value))

@@ -1,0 +1,95 @@
+"""Phone number parsing (contract rule 13), in one place for every door.
+
+Accepted: international numbers in any common spelling, with or without a leading `+`, with
+spaces, dashes, dots and parentheses. Refused, each with a message that says what was expected:
+extensions, `tel:` URIs, national formats without a country code, and numbers the pinned
+`phonenumbers` metadata does not consider valid.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from django.utils.translation import gettext_lazy as _
+from phonenumbers import PhoneNumberType, geocoder
+
+from channels_app.errors import ValidationFailed
+
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+E164_EXAMPLE = "+12025550123"
+EXPECTED = _("Enter the number in international format with its country code, e.g. +1 202 555 0123.")
+
+_SEPARATORS = re.compile(r"[\s\-.()\u00a0]")
+_EXTENSION = re.compile(r"(ext\.?|extension|x|#|;|,|\*)", re.IGNORECASE)
+
+_TYPE_NAMES = {
+    PhoneNumberType.FIXED_LINE: "local",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "local",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+}
+
+
+class InvalidNumber(ValueError):
+    """Raised by `to_e164` with a message fit to show next to the field."""
+
+
+def to_e164(raw: object) -> str:
+    """Return the E.164 form of `raw` or raise InvalidNumber saying what was expected."""
+    if not isinstance(raw, str):
+        raise InvalidNumber(str(_("A phone number must be a string.")))
+    text = raw.strip()
+    if not text:
+        raise InvalidNumber(str(_("This field is required.")))
+    if text.lower().startswith("tel:"):
+        raise InvalidNumber(str(_("tel: URIs are not accepted. ")) + str(EXPECTED))
+    if _EXTENSION.search(text):
+        raise InvalidNumber(str(_("Extensions are not accepted. ")) + str(EXPECTED))
+    compact = _SEPARATORS.sub("", text)
+    plus = compact.startswith("+")
+    digits = compact[1:] if plus else compact
+    if not digits.isascii() or not digits.isdigit():
+        raise InvalidNumber(str(EXPECTED))
+    if digits.startswith("0"):
+        # A leading 0 is a national trunk prefix: the country code is missing.
+        raise InvalidNumber(str(_("National formats are not accepted. ")) + str(EXPECTED))
+    if not 7 <= len(digits) <= 15:
+        raise InvalidNumber(str(EXPECTED))
+    try:
+        parsed = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(str(EXPECTED)) from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber(str(_("This is not a valid phone number. ")) + str(EXPECTED))
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_field(raw: object, field: str = "phone_number") -> str:
+    """`to_e164` for services: a refusal becomes a VALIDATION_ERROR on `field`."""
+    try:
+        return to_e164(raw)
+    except InvalidNumber as exc:
+        raise ValidationFailed.single(field, str(exc)) from exc
+
+
+def search_digits(raw: str) -> str:
+    """Digits of a search term, so `+1 (234) 567-89` matches stored `+123456789..`."""
+    return "".join(ch for ch in raw if ch.isascii() and ch.isdigit())
+
+
+@dataclass(frozen=True)
+class NumberFacts:
+    country_code: str
+    type: str
+    location: str
+
+
+def describe(e164: str) -> NumberFacts:
+    """Country (ISO alpha-2), type and location derived from the number itself."""
+    parsed = phonenumbers.parse(e164, None)
+    region = phonenumbers.region_code_for_number(parsed) or ""
+    number_type = _TYPE_NAMES.get(phonenumbers.number_type(parsed), "national")
+    location = geocoder.description_for_number(parsed, "en") or ""
+    return NumberFacts(country_code=region, type=number_type, location=location[:255])

@@ -1,0 +1,374 @@
+"""Every read that carries tenancy, one function per question, and the two representations.
+
+Another workspace's object is indistinguishable from a missing one: both raise the same NotFound.
+Lists never load the encrypted columns; a snapshot decrypts only gateway, port and secondary
+gateway, and learns whether a username/password is set from NULL-ness, without decrypting them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from channels_app import channel_settings as settings_doc
+from channels_app import numbers, tokens
+from channels_app.errors import ValidationFailed, agent_not_found, phone_number_not_found
+from channels_app.models import (
+    Agent,
+    ApiToken,
+    Channel,
+    ChannelBinding,
+    Membership,
+    PhoneNumber,
+    Source,
+    Workspace,
+)
+
+CHANNELS = (Channel.CALL, Channel.SMS, Channel.WHATSAPP)
+_SECRET_DEFER = ("sip_username", "sip_password")
+
+
+# --- workspaces and members -----------------------------------------------------------------------
+
+
+def memberships_for_user(*, user) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__name")
+
+
+def membership_get(*, user, workspace_slug: str) -> Membership | None:
+    return Membership.objects.filter(user=user, workspace__slug=workspace_slug).select_related("workspace").first()
+
+
+# --- agents --------------------------------------------------------------------------------------
+
+
+def agent_list(*, workspace: Workspace) -> QuerySet[Agent]:
+    return Agent.objects.filter(workspace=workspace).order_by("name", "id")
+
+
+def agent_get(*, workspace: Workspace, agent_uuid: Any) -> Agent:
+    try:
+        key = uuid.UUID(str(agent_uuid))
+    except ValueError as exc:
+        raise agent_not_found() from exc
+    agent = Agent.objects.filter(workspace=workspace, agent_uuid=key).first()
+    if agent is None:
+        raise agent_not_found()
+    return agent
+
+
+# --- numbers -------------------------------------------------------------------------------------
+
+
+def _bindings_for_list() -> Prefetch:
+    return Prefetch(
+        "bindings",
+        queryset=ChannelBinding.objects.select_related("agent").only(
+            "id", "phone_number_id", "channel", "agent__agent_uuid", "agent__name"
+        ),
+    )
+
+
+def _bindings_for_snapshot() -> Prefetch:
+    return Prefetch(
+        "bindings",
+        queryset=ChannelBinding.objects.select_related("agent")
+        .defer(*_SECRET_DEFER)
+        .annotate(
+            has_username=ExpressionWrapper(Q(sip_username__isnull=False), output_field=BooleanField()),
+            has_password=ExpressionWrapper(Q(sip_password__isnull=False), output_field=BooleanField()),
+        ),
+    )
+
+
+def number_list(
+    *,
+    workspace: Workspace,
+    source: str | None = None,
+    channel: str | None = None,
+    agent_uuid: Any = None,
+    search: str | None = None,
+) -> QuerySet[PhoneNumber]:
+    """The workspace's inventory, filtered, with bindings and agents prefetched (3 queries)."""
+    qs = PhoneNumber.objects.filter(workspace=workspace)
+    if source:
+        if source not in Source.values:
+            raise ValidationFailed.single("source", f"Must be one of: {', '.join(Source.values)}.")
+        qs = qs.filter(source=source)
+    if channel:
+        if channel not in Channel.values:
+            raise ValidationFailed.single("channel", f"Must be one of: {', '.join(Channel.values)}.")
+        qs = qs.filter(bindings__channel=channel)
+    if agent_uuid:
+        try:
+            key = uuid.UUID(str(agent_uuid))
+        except ValueError as exc:
+            raise ValidationFailed.single("agent_uuid", "Must be a UUID.") from exc
+        qs = qs.filter(bindings__agent__agent_uuid=key)
+    if search:
+        digits = numbers.search_digits(search)
+        if not digits:
+            raise ValidationFailed.single("search", "Search by the digits of the number.")
+        qs = qs.filter(number__contains=digits)
+    if channel or agent_uuid:
+        qs = qs.distinct()
+    return qs.order_by("number").prefetch_related(_bindings_for_list())
+
+
+def trunk_list(*, workspace: Workspace, **filters: Any) -> QuerySet[PhoneNumber]:
+    """External numbers only (GET /phone-numbers/trunks)."""
+    filters.pop("source", None)
+    return number_list(workspace=workspace, source=Source.EXTERNAL, **filters)
+
+
+def _number_for_snapshot() -> QuerySet[PhoneNumber]:
+    return PhoneNumber.objects.prefetch_related(_bindings_for_snapshot())
+
+
+def number_get(*, workspace: Workspace, phone_number_uuid: Any, for_snapshot: bool = True) -> PhoneNumber:
+    try:
+        key = uuid.UUID(str(phone_number_uuid))
+    except ValueError as exc:
+        raise phone_number_not_found() from exc
+    qs = _number_for_snapshot() if for_snapshot else PhoneNumber.objects.prefetch_related(_bindings_for_list())
+    number = qs.filter(workspace=workspace, phone_number_uuid=key).first()
+    if number is None:
+        raise phone_number_not_found()
+    return number
+
+
+def number_get_by_number(*, workspace: Workspace, number: Any) -> PhoneNumber:
+    """Look a number up in any spelling of rule 13 (an unparseable one is a validation error)."""
+    e164 = numbers.parse_field(number, field="number")
+    found = _number_for_snapshot().filter(workspace=workspace, number=e164).first()
+    if found is None:
+        raise phone_number_not_found()
+    return found
+
+
+def number_refetch(number: PhoneNumber | None) -> PhoneNumber | None:
+    """Reload a number written by a service with what its snapshot needs (2 queries)."""
+    if number is None:
+        return None
+    return _number_for_snapshot().filter(pk=number.pk).first()
+
+
+# --- representations ----------------------------------------------------------------------------
+
+
+def _binding_map(number: PhoneNumber) -> dict[str, ChannelBinding]:
+    return {binding.channel: binding for binding in number.bindings.all()}
+
+
+def _agent_fields(binding: ChannelBinding | None) -> dict[str, Any]:
+    if binding is None:
+        return {"bound": False, "agent_uuid": None, "agent_name": None}
+    return {"bound": True, "agent_uuid": str(binding.agent.agent_uuid), "agent_name": binding.agent.name}
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def trunk_repr(binding: ChannelBinding | None) -> dict[str, Any] | None:
+    """The `trunk` block: never the username or password, only whether they are set."""
+    if binding is None or not binding.is_trunk:
+        return None
+    sip = None
+    if binding.channel == Channel.CALL:
+        has_username = getattr(binding, "has_username", None)
+        has_password = getattr(binding, "has_password", None)
+        if has_username is None:  # not annotated: loaded whole by a service
+            has_username, has_password = bool(binding.sip_username), bool(binding.sip_password)
+        sip = {
+            "gateway": binding.sip_gateway,
+            "port": binding.effective_port,
+            "secondary_gateway": binding.sip_secondary_gateway,
+            "has_username": bool(has_username),
+            "has_password": bool(has_password),
+            "credentials_updated_at": _iso(binding.credentials_updated_at),
+        }
+    return {
+        "name": binding.name,
+        "direction": binding.direction if binding.channel == Channel.CALL else None,
+        "sip": sip,
+        "additional_settings": binding.additional_settings or {},
+        "created_at": _iso(binding.created_at),
+        "updated_at": _iso(binding.updated_at),
+    }
+
+
+def snapshot(number: PhoneNumber) -> dict[str, Any]:
+    """Contract §3 Snapshot: what the carrier supports, what is enabled, which agent is wired up."""
+    bindings = _binding_map(number)
+    cs = settings_doc.normalised(number.channel_settings)
+    call, sms, whatsapp = (bindings.get(c) for c in CHANNELS)
+    return {
+        "phone_number_uuid": str(number.phone_number_uuid),
+        "number": number.e164,
+        "is_external": number.is_external,
+        "source": number.source,
+        "channels": {
+            "call": {
+                "capable": number.voice_capable,
+                **cs["voice"],
+                **_agent_fields(call),
+                "trunk": trunk_repr(call),
+            },
+            "sms": {"capable": number.sms_capable, **cs["sms"], **_agent_fields(sms)},
+            "whatsapp": {**_agent_fields(whatsapp), "trunk": trunk_repr(whatsapp)},
+            "inbound": cs["inbound"],
+        },
+    }
+
+
+def phone_number_repr(number: PhoneNumber) -> dict[str, Any]:
+    """Contract §3 PhoneNumber (list items)."""
+    bindings = _binding_map(number)
+    return {
+        "phone_number_uuid": str(number.phone_number_uuid),
+        "number": number.e164,
+        "country_code": number.country_code,
+        "location": number.location,
+        "type": number.type,
+        "is_external": number.is_external,
+        "source": number.source,
+        "status": number.status,
+        "compliance": {"status": number.compliance_status, "requirements": list(number.compliance_requirements or [])},
+        "capabilities": {
+            "voice": number.voice_capable,
+            "sms": number.sms_capable,
+            "mms": number.mms_capable,
+            "fax": number.fax_capable,
+            "emergency": number.emergency_capable,
+            "local_calling": number.local_calling_capable,
+        },
+        "channel_settings": settings_doc.normalised(number.channel_settings),
+        "billing": {"monthly_fee": float(number.monthly_fee), "currency": number.currency},
+        "bindings": {channel: _agent_fields(bindings.get(channel)) for channel in CHANNELS},
+        "purchased_at": _iso(number.purchased_at),
+        "updated_at": _iso(number.updated_at),
+    }
+
+
+def agent_repr(agent: Agent) -> dict[str, Any]:
+    return {
+        "agent_uuid": str(agent.agent_uuid),
+        "name": agent.name,
+        "status": agent.status,
+        "created_at": _iso(agent.created_at),
+    }
+
+
+# --- audit trail -----------------------------------------------------------------------------------
+
+_ACTION_BY_TYPE = {"+": "created", "~": "updated", "-": "deleted"}
+_HIDDEN_IN_CHANGES = {
+    "history_id",
+    "history_date",
+    "history_change_reason",
+    "history_type",
+    "history_user",
+    "door",
+    "actor_label",
+    "action",
+    "secrets_changed",
+    "id",
+    "created_at",
+    "updated_at",
+    "workspace",
+    "phone_number",
+    "uuid",
+    "phone_number_uuid",
+    "is_trunk",
+    "credentials_updated_at",
+}
+
+
+_PUBLIC_NAMES = {
+    "sip_gateway": "sip.gateway",
+    "sip_secondary_gateway": "sip.secondary_gateway",
+    "sip_port": "sip.port",
+    "sip_username": "sip.username",
+    "sip_password": "sip.password",
+}
+
+
+def _changes(record, previous) -> dict[str, Any]:
+    """What this history row changed against the previous row of the same object.
+
+    Username and password are not in history at all; their change is recorded by name only.
+    """
+    if record.history_type == "-":
+        return {}
+    changes: dict[str, Any] = {}
+    for field in record._meta.concrete_fields:
+        if field.name in _HIDDEN_IN_CHANGES:
+            continue
+        new = getattr(record, field.attname)
+        old = getattr(previous, field.attname) if previous is not None else None
+        if new == old or (previous is None and new in (None, "", [], {})):
+            continue
+        if field.name == "agent":
+            changes["agent_uuid"] = str(record.agent.agent_uuid) if record.agent_id else None
+        elif isinstance(new, (str, int, float, bool, list, dict, type(None))):
+            changes[_PUBLIC_NAMES.get(field.name, field.name)] = new
+        else:
+            changes[_PUBLIC_NAMES.get(field.name, field.name)] = str(new)
+    for secret in record.secrets_changed or []:
+        changes[_PUBLIC_NAMES.get(secret, secret)] = "changed"
+    return changes
+
+
+def number_events(*, number: PhoneNumber) -> list[dict[str, Any]]:
+    """The audit trail of a number and its bindings, newest first (two queries)."""
+    rows = []
+    for history, key in (
+        (PhoneNumber.history.filter(id=number.pk).select_related("history_user"), "id"),
+        (ChannelBinding.history.filter(phone_number_id=number.pk).select_related("history_user", "agent"), "id"),
+    ):
+        previous_by_object: dict[int, Any] = {}
+        for record in history.order_by("history_date", "history_id"):
+            object_id = getattr(record, key)
+            previous = previous_by_object.get(object_id)
+            rows.append(
+                {
+                    "at": _iso(record.history_date),
+                    "actor": record.actor_label
+                    or (record.history_user.get_username() if record.history_user_id else None),
+                    "door": record.door or None,
+                    "action": record.action or _ACTION_BY_TYPE[record.history_type],
+                    "channel": getattr(record, "channel", None),
+                    "changes": _changes(record, previous),
+                    "_order": (record.history_date, record.history_id),
+                }
+            )
+            previous_by_object[object_id] = record
+    rows.sort(key=lambda row: row["_order"], reverse=True)
+    for row in rows:
+        del row["_order"]
+    return rows
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+
+def token_list(*, workspace: Workspace) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+
+
+def token_by_secret(raw: str) -> ApiToken | None:
+    """The active token for a presented secret, or None. A malformed one costs no query."""
+    if not tokens.is_well_formed(raw):
+        return None
+    token = (
+        ApiToken.objects.select_related("workspace")
+        .filter(token_hash=tokens.hash_token(raw), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or (token.expires_at is not None and token.expires_at <= timezone.now()):
+        return None
+    return token

@@ -1,0 +1,677 @@
+"""Every write of the contract, once, for all three doors.
+
+Each service is keyword-only, runs in one transaction under the caller's `Actor` (for the audit
+trail), validates its whole input before touching a row, and turns a constraint violation lost to a
+concurrent request into the same domain error the pre-check would have raised: the database has
+the last word, and a race never surfaces as a crash.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, ParamSpec, TypeVar
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from channels_app import channel_settings as settings_doc
+from channels_app import numbers, tokens
+from channels_app.audit import Actor, acting_as, mark
+from channels_app.errors import (
+    DomainError,
+    ValidationFailed,
+    agent_not_found,
+    phone_number_not_found,
+    trunk_not_found,
+)
+from channels_app.models import (
+    SECRET_FIELDS,
+    Agent,
+    ApiToken,
+    Channel,
+    ChannelBinding,
+    ComplianceStatus,
+    Direction,
+    PhoneNumber,
+    Source,
+    TokenScope,
+    Workspace,
+)
+from channels_app.validators import (
+    clean_additional_settings,
+    clean_direction,
+    clean_name,
+    clean_sip,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET", "__bool__": lambda self: False})()
+SMS_ASSIGN_PATH = "POST /api/v1/agents/{agent_uuid}/channels/sms"
+
+# Model field -> the field name a caller sent, for error messages.
+_PUBLIC_FIELD = {
+    "number": "phone_number",
+    "sip_gateway": "sip.gateway",
+    "sip_secondary_gateway": "sip.secondary_gateway",
+    "sip_port": "sip.port",
+    "sip_username": "sip.username",
+    "sip_password": "sip.password",
+    "__all__": "non_field_errors",
+}
+
+
+def write_service(func: Callable[P, R]) -> Callable[P, R]:
+    """One transaction, run as the given actor so history rows record who and which door."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with transaction.atomic(), acting_as(kwargs.get("actor")):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+@contextmanager
+def rolled_back() -> Iterator[None]:
+    """Run writes to validate and preview them (`?dry_run=true`), then undo them all."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _clean(instance: Any, *, exclude: tuple[str, ...] = ()) -> None:
+    """Field validation without queries: constraints are settled by the database itself."""
+    try:
+        instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(
+            {
+                _PUBLIC_FIELD.get(field, field): [str(m) for m in messages]
+                for field, messages in exc.message_dict.items()
+            }
+        ) from exc
+
+
+def _raise_if(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _uuid(value: Any, field: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ValidationFailed.single(field, _("Must be a UUID.")) from exc
+
+
+def _agent(workspace: Workspace, agent_uuid: Any) -> Agent:
+    agent = Agent.objects.filter(workspace=workspace, agent_uuid=_uuid(agent_uuid, "agent_uuid")).first()
+    if agent is None:
+        raise agent_not_found()
+    return agent
+
+
+def _trunk_channel(channel: Any) -> str:
+    if channel == Channel.SMS:
+        raise DomainError(
+            "UNSUPPORTED_CHANNEL",
+            _("SMS cannot be bound through a trunk."),
+            field="channel",
+            details=_("Bind SMS to a purchased number with %(path)s.") % {"path": SMS_ASSIGN_PATH},
+        )
+    if channel not in (Channel.CALL, Channel.WHATSAPP):
+        raise ValidationFailed.single("channel", _("Must be one of: call, whatsapp."))
+    return channel
+
+
+def default_trunk_name(channel: str, e164: str) -> str:
+    return f"{channel}_trunk_{e164.lstrip('+')}"
+
+
+def _number_conflict(workspace: Workspace, number: PhoneNumber | None) -> None:
+    """Rule 3: a number held by another workspace, or purchased here, cannot become a trunk."""
+    if number is None:
+        return
+    if number.workspace_id != workspace.pk:
+        raise DomainError(
+            "NUMBER_UNAVAILABLE",
+            _("This number cannot be registered."),
+            field="phone_number",
+            details=_("The number is not available for registration."),
+        )
+    if number.source == Source.PURCHASED:
+        raise DomainError(
+            "NUMBER_IN_INVENTORY",
+            _("This number is a purchased number of this workspace."),
+            field="phone_number",
+            details=_("Purchased numbers are bound with the agent channel endpoints, not as trunks."),
+        )
+
+
+def _number_bound_on(number: PhoneNumber, channel: str, *, except_agent: Agent | None = None) -> None:
+    """Rule 1."""
+    existing = ChannelBinding.objects.filter(phone_number=number, channel=channel).select_related("agent").first()
+    if existing is not None and (except_agent is None or existing.agent_id != except_agent.pk):
+        raise DomainError(
+            "NUMBER_ALREADY_BOUND",
+            _("This number is already bound on %(channel)s.") % {"channel": channel},
+            field="phone_number",
+            details=_("Delete or reassign the existing %(channel)s binding first.") % {"channel": channel},
+        )
+
+
+def _agent_free_on(agent: Agent, channel: str, *, except_number: PhoneNumber | None = None) -> None:
+    """Rule 2."""
+    taken = ChannelBinding.objects.filter(agent=agent, channel=channel)
+    if except_number is not None:
+        taken = taken.exclude(phone_number=except_number)
+    if taken.exists():
+        raise DomainError(
+            "AGENT_CHANNEL_IN_USE",
+            _("This agent already serves a number on %(channel)s.") % {"channel": channel},
+            field="agent_uuid",
+            details=_("An agent serves at most one number per channel."),
+        )
+
+
+def _explain_integrity_error(
+    exc: IntegrityError, *, workspace: Workspace, e164: str | None, channel: str, agent: Agent | None
+) -> None:
+    """A concurrent request won: re-run the pre-checks (they now see its rows) and raise theirs."""
+    if e164 is not None:
+        number = PhoneNumber.objects.filter(number=e164).first()
+        if number is not None:
+            _number_conflict(workspace, number)
+            _number_bound_on(number, channel, except_agent=None)
+    if agent is not None:
+        _agent_free_on(agent, channel)
+    text = str(exc)
+    if "agent" in text:
+        raise DomainError(
+            "AGENT_CHANNEL_IN_USE",
+            _("This agent already serves a number on %(channel)s.") % {"channel": channel},
+            field="agent_uuid",
+        ) from exc
+    raise DomainError(
+        "NUMBER_ALREADY_BOUND",
+        _("This number is already bound on %(channel)s.") % {"channel": channel},
+        field="phone_number",
+    ) from exc
+
+
+def _trunk_fields(
+    *, channel: str, name: Any, direction: Any, sip: Any, additional_settings: Any
+) -> tuple[dict[str, Any], dict[str, str | None] | None]:
+    """Validate the optional trunk fields together. Returns (plain fields, sip changes or None)."""
+    errors: dict[str, list[str]] = {}
+    fields: dict[str, Any] = {}
+    sip_changes = None
+    if name is not UNSET and name is not None:
+        fields["name"] = clean_name(name, errors)
+    elif name is None:
+        fields["name"] = None  # back to the default name
+    if channel == Channel.CALL:
+        if direction is not UNSET and direction is not None:
+            fields["direction"] = clean_direction(direction, errors)
+        if sip is not UNSET and sip is not None:
+            sip_changes = clean_sip(sip, errors)
+    elif sip is not UNSET and sip is not None:
+        errors["sip"] = [_("SIP settings apply to the call channel only.")]
+    if additional_settings is not UNSET:
+        cleaned = clean_additional_settings({} if additional_settings is None else additional_settings, errors)
+        fields["additional_settings"] = cleaned
+    _raise_if(errors)
+    return fields, sip_changes
+
+
+def _apply_sip(binding: ChannelBinding, changes: dict[str, str | None]) -> list[str]:
+    """Merge SIP keys into the binding. Returns the secret fields whose value changed."""
+    changed_secrets = []
+    for field, value in changes.items():
+        if getattr(binding, field) != value:
+            if field in SECRET_FIELDS:
+                changed_secrets.append(field)
+            setattr(binding, field, value)
+    if changed_secrets:
+        binding.credentials_updated_at = timezone.now()
+    return changed_secrets
+
+
+def _locked_number(**lookup: Any) -> PhoneNumber | None:
+    return PhoneNumber.objects.select_for_update().filter(**lookup).first()
+
+
+def _locked_binding(**lookup: Any) -> ChannelBinding | None:
+    return (
+        ChannelBinding.objects.select_for_update(of=("self",))
+        .select_related("phone_number", "agent")
+        .filter(**lookup)
+        .first()
+    )
+
+
+def _trunk(workspace: Workspace, phone_number: Any, channel: Any) -> ChannelBinding:
+    channel = _trunk_channel(channel)
+    e164 = numbers.parse_field(phone_number)
+    binding = _locked_binding(workspace=workspace, phone_number__number=e164, channel=channel, is_trunk=True)
+    if binding is None:
+        raise trunk_not_found()
+    return binding
+
+
+# --- trunks (external numbers) ------------------------------------------------------------------
+
+
+@write_service
+def trunk_register(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    phone_number: Any,
+    agent_uuid: Any,
+    channel: Any,
+    name: Any = UNSET,
+    direction: Any = UNSET,
+    sip: Any = UNSET,
+    additional_settings: Any = UNSET,
+) -> ChannelBinding:
+    """Register an external number's trunk on one channel (rules 1-7, 13).
+
+    Creates the external number on its first trunk, with country, type and location derived.
+    """
+    channel = _trunk_channel(channel)
+    errors: dict[str, list[str]] = {}
+    try:
+        e164 = numbers.parse_field(phone_number)
+    except ValidationFailed as exc:
+        errors.update(exc.fields or {})
+        e164 = None
+    try:
+        fields, sip_changes = _trunk_fields(
+            channel=channel, name=name, direction=direction, sip=sip, additional_settings=additional_settings
+        )
+    except ValidationFailed as exc:
+        errors.update(exc.fields or {})
+    _raise_if(errors)
+    agent = _agent(workspace, agent_uuid)
+
+    try:
+        with transaction.atomic():
+            number = _locked_number(number=e164)
+            _number_conflict(workspace, number)
+            if number is not None:
+                _number_bound_on(number, channel)
+            _agent_free_on(agent, channel)
+            if number is None:
+                facts = numbers.describe(e164)
+                number = PhoneNumber(
+                    workspace=workspace,
+                    number=e164,
+                    source=Source.EXTERNAL,
+                    country_code=facts.country_code,
+                    type=facts.type,
+                    location=facts.location,
+                    compliance_status=ComplianceStatus.NOT_REQUIRED,
+                    voice_capable=True,
+                    sms_capable=False,
+                    local_calling_capable=True,
+                    monthly_fee=Decimal("0"),
+                )
+                _clean(number, exclude=("workspace",))
+                mark(number, action="registered")
+                number.save()
+            binding = ChannelBinding(
+                workspace=workspace,
+                phone_number=number,
+                channel=channel,
+                agent=agent,
+                is_trunk=True,
+                name=fields.get("name") or default_trunk_name(channel, e164),
+                direction=(fields.get("direction") or Direction.BOTH) if channel == Channel.CALL else None,
+                additional_settings=fields.get("additional_settings") or {},
+            )
+            secrets_changed = _apply_sip(binding, sip_changes or {})
+            _clean(binding, exclude=("workspace", "phone_number", "agent"))
+            mark(binding, action="registered", secrets_changed=secrets_changed)
+            binding.save()
+    except IntegrityError as exc:
+        _explain_integrity_error(exc, workspace=workspace, e164=e164, channel=channel, agent=agent)
+    return binding
+
+
+@write_service
+def trunk_update(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    phone_number: Any,
+    channel: Any,
+    name: Any = UNSET,
+    direction: Any = UNSET,
+    sip: Any = UNSET,
+    additional_settings: Any = UNSET,
+) -> ChannelBinding:
+    """Rule 8: omitted fields stay; `sip` merges key by key ("" clears); settings replace whole."""
+    binding = _trunk(workspace, phone_number, channel)
+    fields, sip_changes = _trunk_fields(
+        channel=binding.channel, name=name, direction=direction, sip=sip, additional_settings=additional_settings
+    )
+    before = {field: getattr(binding, field) for field in ("name", "direction", "additional_settings")}
+    if "name" in fields:
+        binding.name = fields["name"] or default_trunk_name(binding.channel, binding.phone_number.e164)
+    if "direction" in fields:
+        binding.direction = fields["direction"]
+    if "additional_settings" in fields:
+        binding.additional_settings = fields["additional_settings"]
+    before_sip = {field: getattr(binding, field) for field in ("sip_gateway", "sip_secondary_gateway", "sip_port")}
+    secrets_changed = _apply_sip(binding, sip_changes or {})
+    changed = secrets_changed or any(getattr(binding, f) != v for f, v in {**before, **before_sip}.items())
+    if changed:
+        _clean(binding, exclude=("workspace", "phone_number", "agent"))
+        mark(binding, action="updated", secrets_changed=secrets_changed)
+        binding.save()
+    return binding
+
+
+@write_service
+def trunk_assign(
+    *, workspace: Workspace, actor: Actor, phone_number: Any, channel: Any, agent_uuid: Any
+) -> ChannelBinding:
+    """Rule 9: only the agent changes; assigning the current agent is a successful no-op."""
+    binding = _trunk(workspace, phone_number, channel)
+    agent = _agent(workspace, agent_uuid)
+    return _reassign(binding, agent)
+
+
+@write_service
+def trunk_delete(*, workspace: Workspace, actor: Actor, phone_number: Any, channel: Any) -> PhoneNumber | None:
+    """Rule 10: remove one trunk; the external number leaves the inventory with its last one."""
+    binding = _trunk(workspace, phone_number, channel)
+    return _unbind(binding)
+
+
+# --- bindings in general (purchased numbers, staff actions) --------------------------------------
+
+
+def _reassign(binding: ChannelBinding, agent: Agent) -> ChannelBinding:
+    if binding.agent_id == agent.pk:
+        return binding
+    _agent_free_on(agent, binding.channel)
+    binding.agent = agent
+    try:
+        with transaction.atomic():
+            mark(binding, action="reassigned")
+            binding.save(update_fields=["agent", "updated_at"])
+    except IntegrityError as exc:
+        _explain_integrity_error(exc, workspace=binding.workspace, e164=None, channel=binding.channel, agent=agent)
+    return binding
+
+
+def _unbind(binding: ChannelBinding) -> PhoneNumber | None:
+    number = PhoneNumber.objects.select_for_update().get(pk=binding.phone_number_id)
+    mark(binding, action="deleted")
+    binding.delete()
+    if number.source == Source.EXTERNAL and not number.bindings.exists():
+        mark(number, action="removed")
+        number.delete()
+        return None
+    return number
+
+
+@write_service
+def binding_reassign(*, workspace: Workspace, actor: Actor, binding_uuid: Any, agent_uuid: Any) -> ChannelBinding:
+    """Give a binding (trunk or purchased) to another agent of the same workspace (rule 2, 9)."""
+    binding = _locked_binding(workspace=workspace, uuid=_uuid(binding_uuid, "binding"))
+    if binding is None:
+        raise DomainError("NOT_FOUND", _("Binding not found."))
+    return _reassign(binding, _agent(workspace, agent_uuid))
+
+
+@write_service
+def binding_delete(*, workspace: Workspace, actor: Actor, binding_uuid: Any) -> PhoneNumber | None:
+    """Unbind one channel of any number (rule 10 for external numbers)."""
+    binding = _locked_binding(workspace=workspace, uuid=_uuid(binding_uuid, "binding"))
+    if binding is None:
+        raise DomainError("NOT_FOUND", _("Binding not found."))
+    return _unbind(binding)
+
+
+def _purchased_number_for(workspace: Workspace, phone_number_uuid: Any) -> PhoneNumber:
+    number = _locked_number(workspace=workspace, phone_number_uuid=_uuid(phone_number_uuid, "phone_number_uuid"))
+    if number is None:
+        raise phone_number_not_found()
+    return number
+
+
+def _bind_purchased(number: PhoneNumber, agent: Agent, channel: str) -> ChannelBinding:
+    try:
+        with transaction.atomic():
+            binding = ChannelBinding(workspace=number.workspace, phone_number=number, channel=channel, agent=agent)
+            _clean(binding, exclude=("workspace", "phone_number", "agent"))
+            mark(binding, action="bound")
+            binding.save()
+    except IntegrityError as exc:
+        _explain_integrity_error(exc, workspace=number.workspace, e164=None, channel=channel, agent=agent)
+        raise  # unreachable: the line above always raises
+    return binding
+
+
+@write_service
+def sms_assign(*, workspace: Workspace, actor: Actor, agent_uuid: Any, phone_number_uuid: Any) -> PhoneNumber:
+    """Rule 12: bind a purchased SMS-capable number on sms, replacing the agent's current one."""
+    agent = _agent(workspace, agent_uuid)
+    number = _purchased_number_for(workspace, phone_number_uuid)
+    if number.source != Source.PURCHASED or not number.sms_capable:
+        raise DomainError(
+            "NUMBER_NOT_CAPABLE",
+            _("This number cannot receive SMS bindings."),
+            field="phone_number_uuid",
+            details=_("SMS bindings need a purchased, SMS-capable number."),
+        )
+    current = ChannelBinding.objects.filter(phone_number=number, channel=Channel.SMS).first()
+    if current is not None:
+        if current.agent_id == agent.pk:
+            return number
+        _number_bound_on(number, Channel.SMS)
+    for previous in ChannelBinding.objects.select_for_update().filter(agent=agent, channel=Channel.SMS):
+        mark(previous, action="replaced")
+        previous.delete()
+    _bind_purchased(number, agent, Channel.SMS)
+    return number
+
+
+@write_service
+def call_provision(*, workspace: Workspace, actor: Actor, agent_uuid: Any, phone_number_uuid: Any) -> Agent:
+    """Bind a purchased voice-capable number to an agent on call (rules 1-2)."""
+    agent = _agent(workspace, agent_uuid)
+    number = _purchased_number_for(workspace, phone_number_uuid)
+    if number.source != Source.PURCHASED or not number.voice_capable:
+        raise DomainError(
+            "NUMBER_NOT_CAPABLE",
+            _("This number cannot be provisioned for calls."),
+            field="phone_number_uuid",
+            details=_(
+                "Call provisioning needs a purchased, voice-capable number; external numbers are registered as trunks."
+            ),
+        )
+    current = ChannelBinding.objects.filter(phone_number=number, channel=Channel.CALL).first()
+    if current is not None and current.agent_id == agent.pk:
+        return agent
+    _number_bound_on(number, Channel.CALL)
+    _agent_free_on(agent, Channel.CALL)
+    _bind_purchased(number, agent, Channel.CALL)
+    return agent
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+@write_service
+def number_update_settings(
+    *, workspace: Workspace, actor: Actor, phone_number_uuid: Any, channel_settings: Any
+) -> PhoneNumber:
+    """Partial update of `channel_settings` (PATCH /phone-numbers/{uuid})."""
+    number = _locked_number(workspace=workspace, phone_number_uuid=_uuid(phone_number_uuid, "phone_number_uuid"))
+    if number is None:
+        raise phone_number_not_found()
+    merged = settings_doc.merge(number.channel_settings, channel_settings)
+    if merged != number.channel_settings:
+        number.channel_settings = merged
+        mark(number, action="settings_updated")
+        number.save(update_fields=["channel_settings", "updated_at"])
+    return number
+
+
+@write_service
+def number_release(*, workspace: Workspace, actor: Actor, phone_number_uuid: Any) -> None:
+    """Rule 11: a purchased number leaves the inventory with all its bindings."""
+    number = _locked_number(workspace=workspace, phone_number_uuid=_uuid(phone_number_uuid, "phone_number_uuid"))
+    if number is None:
+        raise phone_number_not_found()
+    if number.source == Source.EXTERNAL:
+        raise DomainError(
+            "EXTERNAL_NUMBER_NOT_RELEASABLE",
+            _("External numbers cannot be released."),
+            details=_("Delete the number's trunks instead; it leaves the inventory with its last trunk."),
+        )
+    for binding in number.bindings.all():
+        mark(binding, action="released")
+        binding.delete()
+    mark(number, action="released")
+    number.delete()
+
+
+@write_service
+def number_add_purchased(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    number: Any,
+    capabilities: dict[str, bool] | None = None,
+    monthly_fee: Decimal | str = Decimal("1.15"),
+    currency: str = "USD",
+    purchased_at: datetime | None = None,
+) -> PhoneNumber:
+    """Staff enter a number bought from a carrier (buying itself is out of scope)."""
+    e164 = numbers.parse_field(number, field="number")
+    facts = numbers.describe(e164)
+    existing = PhoneNumber.objects.filter(number=e164).first()
+    if existing is not None:
+        raise DomainError(
+            "NUMBER_UNAVAILABLE",
+            _("This number is already in the inventory."),
+            field="number",
+            details=_("A number belongs to one workspace at a time."),
+        )
+    caps = {"voice": True, "sms": False, "mms": False, "fax": False, "emergency": False, "local_calling": True}
+    caps.update(capabilities or {})
+    row = PhoneNumber(
+        workspace=workspace,
+        number=e164,
+        source=Source.PURCHASED,
+        country_code=facts.country_code,
+        type=facts.type,
+        location=facts.location,
+        voice_capable=caps["voice"],
+        sms_capable=caps["sms"],
+        mms_capable=caps["mms"],
+        fax_capable=caps["fax"],
+        emergency_capable=caps["emergency"],
+        local_calling_capable=caps["local_calling"],
+        monthly_fee=Decimal(str(monthly_fee)),
+        currency=currency,
+        purchased_at=purchased_at or timezone.now(),
+    )
+    _clean(row, exclude=("workspace",))
+    try:
+        with transaction.atomic():
+            mark(row, action="purchased")
+            row.save()
+    except IntegrityError as exc:
+        raise DomainError(
+            "NUMBER_UNAVAILABLE",
+            _("This number is already in the inventory."),
+            field="number",
+            details=_("A number belongs to one workspace at a time."),
+        ) from exc
+    return row
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+
+
+@write_service
+def token_create(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    name: str,
+    scope: str = TokenScope.READ_WRITE,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token; returns it with its plaintext, which is never stored nor shown again."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(name, str) or not name.strip():
+        errors["name"] = [_("Give the token a name.")]
+    if scope not in TokenScope.values:
+        errors["scope"] = [_("Must be one of: %(choices)s.") % {"choices": ", ".join(TokenScope.values)}]
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = [_("Must be in the future.")]
+    _raise_if(errors)
+    plaintext = tokens.generate()
+    token = ApiToken(
+        workspace=workspace,
+        name=name.strip(),
+        scope=scope,
+        prefix=tokens.display_prefix(plaintext),
+        token_hash=tokens.hash_token(plaintext),
+        created_by=actor.user if actor and actor.user is not None and actor.user.pk else None,
+        expires_at=expires_at,
+    )
+    _clean(token, exclude=("workspace", "created_by", "token_hash"))
+    mark(token, action="created")
+    token.save()
+    return token, plaintext
+
+
+@write_service
+def token_revoke(*, workspace: Workspace, actor: Actor, token_uuid: Any) -> ApiToken:
+    """Revoke a token of the workspace; revoking twice keeps the first time."""
+    token = ApiToken.objects.select_for_update().filter(workspace=workspace, uuid=_uuid(token_uuid, "token")).first()
+    if token is None:
+        raise DomainError("NOT_FOUND", _("Token not found."))
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        mark(token, action="revoked")
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+TOKEN_TOUCH_INTERVAL_SECONDS = 60
+
+
+def token_touch(token: ApiToken) -> None:
+    """Record use at most once a minute: one UPDATE that matches nothing inside the minute."""
+    now = timezone.now()
+    if token.last_used_at and (now - token.last_used_at).total_seconds() < TOKEN_TOUCH_INTERVAL_SECONDS:
+        return
+    stale = now - timedelta(seconds=TOKEN_TOUCH_INTERVAL_SECONDS)
+    ApiToken.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=token.pk).update(
+        last_used_at=now
+    )
+    token.last_used_at = now

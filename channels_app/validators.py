@@ -1,0 +1,128 @@
+"""Field-level checks of trunk input that the model alone cannot express.
+
+Each function returns the cleaned value or appends messages to `errors` under a dotted path, so a
+request with several mistakes gets them all back at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from channels_app.models import Direction
+
+MAX_TEXT = 255
+MAX_ADDITIONAL_SETTINGS_BYTES = 16 * 1024
+SIP_KEYS = ("gateway", "secondary_gateway", "port", "username", "password")
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+Errors = dict[str, list[str]]
+
+
+def _add(errors: Errors, field: str, message: str) -> None:
+    errors.setdefault(field, []).append(message)
+
+
+def clean_text(value: Any, field: str, errors: Errors, *, allow_blank: bool = False) -> str | None:
+    if not isinstance(value, str):
+        _add(errors, field, _("Must be a string."))
+        return None
+    if "\x00" in value:
+        _add(errors, field, _("Must not contain NUL characters."))
+        return None
+    if not allow_blank and not value.strip():
+        _add(errors, field, _("Must not be blank."))
+        return None
+    if len(value) > MAX_TEXT:
+        _add(errors, field, _("At most %(n)d characters.") % {"n": MAX_TEXT})
+        return None
+    return value
+
+
+def clean_name(value: Any, errors: Errors) -> str | None:
+    cleaned = clean_text(value, "name", errors)
+    return cleaned.strip() if cleaned is not None else None
+
+
+def clean_direction(value: Any, errors: Errors) -> str | None:
+    if value not in Direction.values:
+        _add(errors, "direction", _("Must be one of: %(choices)s.") % {"choices": ", ".join(Direction.values)})
+        return None
+    return value
+
+
+def clean_host(value: str, field: str, errors: Errors) -> str | None:
+    """A host name or an IP literal: no scheme, no port, no path."""
+    host = value.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    candidate = host[:-1] if host.endswith(".") else host
+    labels = candidate.split(".")
+    if len(candidate) > MAX_TEXT or not candidate or not all(_HOST_LABEL.match(label) for label in labels):
+        _add(
+            errors,
+            field,
+            _("Enter a host name or IP address only, without scheme, port or path (e.g. sip.example.com)."),
+        )
+        return None
+    return candidate.lower()
+
+
+def clean_port(value: Any, errors: Errors) -> str | None:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        _add(errors, "sip.port", _("Must be a whole number from 1 to 65535."))
+        return None
+    return str(value)
+
+
+def clean_sip(value: Any, errors: Errors) -> dict[str, str | None]:
+    """Validate a `sip` object. Returns {model_field: value or None (clear)} for the keys sent."""
+    if not isinstance(value, dict):
+        _add(errors, "sip", _("Must be a JSON object."))
+        return {}
+    cleaned: dict[str, str | None] = {}
+    for key, raw in value.items():
+        field = f"sip.{key}"
+        if key not in SIP_KEYS:
+            _add(errors, field, _("Unknown key. Expected one of: %(keys)s.") % {"keys": ", ".join(SIP_KEYS)})
+            continue
+        if raw is None or raw == "":
+            cleaned[f"sip_{key}"] = None  # "" clears the key
+            continue
+        if key == "port":
+            result = clean_port(raw, errors)
+        else:
+            result = clean_text(raw, field, errors)
+            if result is not None and key in ("gateway", "secondary_gateway"):
+                result = clean_host(result, field, errors)
+        if result is not None:
+            cleaned[f"sip_{key}"] = result
+    return cleaned
+
+
+def clean_additional_settings(value: Any, errors: Errors) -> dict | None:
+    if not isinstance(value, dict):
+        _add(errors, "additional_settings", _('Must be a JSON object, e.g. {"region": "eu"}.'))
+        return None
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        _add(errors, "additional_settings", _("Must be plain JSON."))
+        return None
+    if "\\u0000" in json.dumps(value):
+        _add(errors, "additional_settings", _("Must not contain NUL characters."))
+        return None
+    if size > MAX_ADDITIONAL_SETTINGS_BYTES:
+        _add(errors, "additional_settings", _("At most 16 KiB of JSON."))
+        return None
+    return value

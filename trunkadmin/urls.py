@@ -1,0 +1,13 @@
+"""URL map: staff admin, self-serve pages, REST API."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/app/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("app/", include("channels_app.urls")),
+    path("api/", include("channels_app.api.urls")),
+]
