@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
+    "channels_app.middleware.DatabaseFaultMiddleware",
 ]
 
 ROOT_URLCONF = "trunkadmin.urls"

@@ -1,0 +1,77 @@
+"""Turn database faults that escape a view into clean answers, never a traceback.
+
+- SQLite "database is locked" (a writer held the lock past the busy timeout) and a lost
+  PostgreSQL connection are transient: 503 with Retry-After.
+- Any other database error: 500.
+API paths get the JSON error envelope; pages get a plain error page. Each service runs in one
+transaction, so whatever failed was rolled back as a whole.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+
+logger = logging.getLogger("channels_app.faults")
+RETRY_AFTER_SECONDS = 2
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A fault worth retrying: lock contention or a dropped connection."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if isinstance(exc, OperationalError):
+        text = str(exc).lower()
+        return any(word in text for word in ("locked", "busy", "connection", "terminat", "timeout", "server closed"))
+    return False
+
+
+def error_envelope(status: int, *, transient: bool) -> JsonResponse:
+    code, message = (
+        ("SERVICE_UNAVAILABLE", "Service temporarily unavailable")
+        if transient
+        else (
+            "INTERNAL_ERROR",
+            "Internal server error",
+        )
+    )
+    response = JsonResponse(
+        {
+            "success": False,
+            "message": message,
+            "error": {
+                "code": code,
+                "details": "Please retry later." if transient else "An unexpected error occurred.",
+                "field": None,
+            },
+        },
+        status=status,
+    )
+    if transient:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class DatabaseFaultMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DatabaseError):
+            return None
+        transient = is_transient(exception)
+        status = 503 if transient else 500
+        logger.error("Database fault on %s %s: %s", request.method, request.path, type(exception).__name__)
+        if request.path.startswith("/api/"):
+            return error_envelope(status, transient=transient)
+        body = loader.render_to_string(f"{status}.html", request=None)
+        response = HttpResponse(body, status=status)
+        if transient:
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
