@@ -94,6 +94,8 @@ def gunicorn(env: dict[str, str], *, workers: int = 2, threads: int = 1) -> Iter
             str(threads),
             "--bind",
             f"127.0.0.1:{port}",
+            "--access-logfile",
+            os.devnull,
             "--log-level",
             "warning",
             "--timeout",
