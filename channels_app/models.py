@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
@@ -283,6 +285,13 @@ class ChannelBinding(models.Model):
                 name="binding_trunk_shape",
                 violation_error_code="VALIDATION_ERROR",
                 violation_error_message=_("A trunk has a name and is a call or WhatsApp binding."),
+            ),
+            # Rule 5: 1-255 characters. PostgreSQL's varchar holds it too; SQLite needs the check.
+            models.CheckConstraint(
+                condition=Q(name__isnull=True) | LessThanOrEqual(Length("name"), 255),
+                name="binding_name_length",
+                violation_error_code="VALIDATION_ERROR",
+                violation_error_message=_("A trunk name has at most 255 characters."),
             ),
         ]
         indexes = [
