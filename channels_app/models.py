@@ -21,6 +21,7 @@ from simple_history.models import HistoricalRecords
 from channels_app.audit import AuditRecord
 from channels_app.fields import EncryptedCredentialField
 from channels_app.numbers import E164_PATTERN
+from channels_app.sip.status import HealthStatus
 
 
 class Workspace(models.Model):
@@ -213,6 +214,8 @@ class Direction(models.TextChoices):
 
 SIP_FIELDS = ("sip_gateway", "sip_secondary_gateway", "sip_port", "sip_username", "sip_password")
 SECRET_FIELDS = ("sip_username", "sip_password")
+# The last trunk check (docs/sip-check.md): kept out of history, a check changes nothing.
+HEALTH_FIELDS = ("health_status", "health_details", "health_checked_at", "health_check_started_at")
 DEFAULT_SIP_PORT = 5060
 
 
@@ -237,10 +240,16 @@ class ChannelBinding(models.Model):
     sip_password = EncryptedCredentialField(max_length=255, null=True, blank=True, validators=[MaxLengthValidator(255)])
     credentials_updated_at = models.DateTimeField(null=True, blank=True)
     additional_settings = models.JSONField(default=dict, blank=True)
+    # Last trunk check of a call trunk (services.trunk_check); NULL status = never checked.
+    health_status = models.CharField(max_length=16, choices=HealthStatus.choices, null=True, blank=True, editable=False)
+    health_details = models.JSONField(default=dict, blank=True, editable=False)
+    health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the last check started: the per-trunk rate limit is settled on this column.
+    health_check_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=[*SECRET_FIELDS, "updated_at"])
+    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=[*SECRET_FIELDS, *HEALTH_FIELDS, "updated_at"])
 
     class Meta:
         ordering = ["phone_number_id", "channel"]
@@ -285,6 +294,14 @@ class ChannelBinding(models.Model):
                 name="binding_trunk_shape",
                 violation_error_code="VALIDATION_ERROR",
                 violation_error_message=_("A trunk has a name and is a call or WhatsApp binding."),
+            ),
+            # Only call trunks have a SIP gateway to check.
+            models.CheckConstraint(
+                condition=Q(health_status__isnull=True)
+                | Q(channel=Channel.CALL, is_trunk=True, health_status__in=HealthStatus.values),
+                name="binding_health_on_call_trunk_only",
+                violation_error_code="VALIDATION_ERROR",
+                violation_error_message=_("Only call trunks carry a trunk check result."),
             ),
             # Rule 5: 1-255 characters. PostgreSQL's varchar holds it too; SQLite needs the check.
             models.CheckConstraint(

@@ -1,0 +1,174 @@
+"""Just enough SIP (RFC 3261) to build OPTIONS and REGISTER requests and read their responses."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+USER_AGENT = "trunkadmin-trunk-check/1"
+MAX_DATAGRAM = 65_535
+MAX_REASON = 120
+BRANCH_MAGIC = "z9hG4bK"  # RFC 3261 §8.1.1.7
+
+# RFC 3261 §7.3.3 compact header names.
+_COMPACT = {
+    "i": "call-id",
+    "f": "from",
+    "t": "to",
+    "v": "via",
+    "m": "contact",
+    "l": "content-length",
+    "c": "content-type",
+    "k": "supported",
+    "e": "content-encoding",
+    "o": "event",
+    "s": "subject",
+}
+_STATUS_LINE = re.compile(r"^SIP/2\.0\s+([1-6]\d\d)(?:\s+(.*))?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Characters allowed unescaped in the user part of a SIP URI (RFC 3261 §25.1).
+_USER_SAFE = "-_.!~*'()&=+$,;?/"
+
+
+def new_branch() -> str:
+    return BRANCH_MAGIC + secrets.token_hex(10)
+
+
+def new_tag() -> str:
+    return secrets.token_hex(6)
+
+
+def new_call_id() -> str:
+    return secrets.token_hex(16)
+
+
+def host_for_uri(host: str) -> str:
+    """IPv6 literals are bracketed in SIP URIs and Via headers."""
+    try:
+        if isinstance(ipaddress.ip_address(host), ipaddress.IPv6Address):
+            return f"[{host}]"
+    except ValueError:
+        pass
+    return host
+
+
+def hostport(host: str, port: int) -> str:
+    return f"{host_for_uri(host)}:{port}"
+
+
+def user_uri(user: str, host: str, port: int | None = None) -> str:
+    """`sip:user@host[:port]` with the user part escaped (a username may hold any character)."""
+    where = hostport(host, port) if port else host_for_uri(host)
+    return f"sip:{quote(user, safe=_USER_SAFE)}@{where}"
+
+
+def has_control_characters(text: str) -> bool:
+    return bool(_CONTROL.search(text))
+
+
+def build_request(
+    method: str,
+    uri: str,
+    *,
+    local_host: str,
+    local_port: int,
+    branch: str,
+    call_id: str,
+    cseq: int,
+    from_uri: str,
+    from_tag: str,
+    to_uri: str,
+    extra_headers: list[tuple[str, str]] | None = None,
+) -> bytes:
+    """A request without a body. `rport` asks the server to answer where the datagram came from."""
+    lines = [
+        f"{method} {uri} SIP/2.0",
+        f"Via: SIP/2.0/UDP {hostport(local_host, local_port)};branch={branch};rport",
+        "Max-Forwards: 70",
+        f"From: <{from_uri}>;tag={from_tag}",
+        f"To: <{to_uri}>",
+        f"Call-ID: {call_id}",
+        f"CSeq: {cseq} {method}",
+        f"User-Agent: {USER_AGENT}",
+    ]
+    lines += [f"{name}: {value}" for name, value in extra_headers or []]
+    lines.append("Content-Length: 0")
+    for line in lines:
+        if "\r" in line or "\n" in line:
+            raise ValueError("header values must not contain line breaks")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+
+@dataclass
+class Response:
+    """A parsed SIP response. Header names are stored lower-case and in their long form."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def status_line(self) -> str:
+        return f"SIP/2.0 {self.status} {self.reason}".rstrip()
+
+    @property
+    def is_final(self) -> bool:
+        return self.status >= 200
+
+    def all(self, name: str) -> list[str]:
+        name = name.lower()
+        return [value for key, value in self.headers if key == name]
+
+    def first(self, name: str) -> str | None:
+        values = self.all(name)
+        return values[0] if values else None
+
+    @property
+    def call_id(self) -> str | None:
+        return self.first("call-id")
+
+    @property
+    def cseq(self) -> tuple[int, str] | None:
+        raw = self.first("cseq")
+        parts = raw.split() if raw else []
+        if len(parts) != 2 or not parts[0].isdigit():
+            return None
+        return int(parts[0]), parts[1].upper()
+
+    @property
+    def branch(self) -> str | None:
+        via = self.first("via")
+        if via is None:
+            return None
+        match = re.search(r";\s*branch=([^;,\s]+)", via.split(",")[0], re.IGNORECASE)
+        return match.group(1) if match else None
+
+
+def clean_reason(text: str) -> str:
+    """A reason phrase fit to store and show: printable, single line, bounded."""
+    return _CONTROL.sub(" ", text).strip()[:MAX_REASON]
+
+
+def parse_response(data: bytes) -> Response | None:
+    """Parse a datagram; None when it is not a SIP response (requests and junk are ignored)."""
+    text = data[:MAX_DATAGRAM].decode("utf-8", errors="replace")
+    head = re.split(r"\r?\n\r?\n", text, maxsplit=1)[0]
+    lines = re.split(r"\r?\n", head)
+    match = _STATUS_LINE.match(lines[0].strip())
+    if match is None:
+        return None
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and headers:  # folded continuation line
+            name, value = headers[-1]
+            headers[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = name.strip().lower()
+        headers.append((_COMPACT.get(key, key), value.strip()))
+    return Response(status=int(match.group(1)), reason=clean_reason(match.group(2) or ""), headers=headers)
