@@ -156,6 +156,20 @@ def number_refetch(number: PhoneNumber | None) -> PhoneNumber | None:
     return _number_for_snapshot().filter(pk=number.pk).first()
 
 
+def number_get_for_write(*, workspace: Workspace, number: Any) -> PhoneNumber | None:
+    """The workspace's number (any spelling of rule 13), row-locked until the transaction ends,
+    with what its snapshot needs: a conditional write (If-Match) compares and writes one state.
+
+    None when the spelling is invalid or the number is not this workspace's: the write that
+    follows reports that with its own error.
+    """
+    try:
+        e164 = numbers.to_e164(number)
+    except numbers.InvalidNumber:
+        return None
+    return _number_for_snapshot().select_for_update().filter(workspace=workspace, number=e164).first()
+
+
 # --- representations ----------------------------------------------------------------------------
 
 

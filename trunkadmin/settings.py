@@ -193,6 +193,45 @@ CONTENT_SECURITY_POLICY = {
 PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
+# --- REST API (docs/api.md) -------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["channels_app.api.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["channels_app.api.permissions.TokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["channels_app.api.throttling.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "channels_app.api.negotiation.JSONOnly",
+    "DEFAULT_METADATA_CLASS": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "channels_app.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+# Requests per token, e.g. "600/minute"; counted in the default cache (Redis when REDIS_URL is set).
+API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "600/minute")
+# How long a response is kept for replay under its Idempotency-Key.
+API_IDEMPOTENCY_TTL_SECONDS = env_int("API_IDEMPOTENCY_TTL_SECONDS", 24 * 60 * 60)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "trunkadmin API",
+    "DESCRIPTION": "Register the phone numbers you own and bind them, per channel, to your agents. "
+    "Every response is an envelope: `{success, message, data}` or `{success: false, message, error}`.",
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PUBLIC": True,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "COMPONENT_SPLIT_PATCH": False,  # PATCH bodies have required keys (phone_number, channel)
+    "ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Enums stay inline where they are used (no enum components): the error code list sits on
+    # every error envelope.
+    "POSTPROCESSING_HOOKS": ["channels_app.api.schema.add_response_headers"],
+}
+
 # --- Audit trail ----------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
 
