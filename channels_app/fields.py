@@ -76,6 +76,19 @@ def rotate(token: str) -> str:
         raise CredentialDecryptionError() from exc
 
 
+def reencrypt_if_stale(token: str) -> str | None:
+    """For key rotation: None when `token` already decrypts under the newest key (nothing to do),
+    else the same plaintext re-encrypted under it. Raises CredentialDecryptionError when no
+    configured key can read it. The plaintext never leaves this module."""
+    try:
+        _crypter_for(configured_keys()[:1]).decrypt(token.encode("ascii"))
+        return None
+    except InvalidToken:
+        return rotate(token)
+    except (UnicodeError, ValueError) as exc:
+        raise CredentialDecryptionError() from exc
+
+
 class EncryptedCredentialField(EncryptedCharField):
     """A write-mostly secret: encrypted at rest, decrypted only when read from the database.
 

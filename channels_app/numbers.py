@@ -21,8 +21,11 @@ E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 E164_EXAMPLE = "+12025550123"
 EXPECTED = _("Enter the number in international format with its country code, e.g. +1 202 555 0123.")
 
+_NOT_INTERNATIONAL = _("This is not a valid international number (national formats are not accepted). ")
+
 _SEPARATORS = re.compile(r"[\s\-.()\u00a0]")
-_EXTENSION = re.compile(r"(ext\.?|extension|x|#|;|,|\*)", re.IGNORECASE)
+# "x" only before a digit: "+1 202 555 0123 x4" is an extension, "+1-800-FLOWERS" is just not a number.
+_EXTENSION = re.compile(r"(ext\.?|extension|x\s*\d|#|;|,|\*)", re.IGNORECASE)
 
 _TYPE_NAMES = {
     PhoneNumberType.FIXED_LINE: "local",
@@ -52,17 +55,22 @@ def to_e164(raw: object) -> str:
     digits = compact[1:] if plus else compact
     if not digits.isascii() or not digits.isdigit():
         raise InvalidNumber(str(EXPECTED))
+    if digits.startswith("00") and not plus:
+        raise InvalidNumber(str(_("Write + instead of the international dialling prefix 00. ")) + str(EXPECTED))
     if digits.startswith("0"):
         # A leading 0 is a national trunk prefix: the country code is missing.
         raise InvalidNumber(str(_("National formats are not accepted. ")) + str(EXPECTED))
+    # Without a "+", digits that are not a valid international number are most likely a national
+    # number missing its country code: say so rather than just "invalid".
+    invalid = _("This is not a valid phone number. ") if plus else _NOT_INTERNATIONAL
     if not 7 <= len(digits) <= 15:
-        raise InvalidNumber(str(EXPECTED))
+        raise InvalidNumber(str(invalid) + str(EXPECTED))
     try:
         parsed = phonenumbers.parse("+" + digits, None)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidNumber(str(EXPECTED)) from exc
+        raise InvalidNumber(str(invalid) + str(EXPECTED)) from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidNumber(str(_("This is not a valid phone number. ")) + str(EXPECTED))
+        raise InvalidNumber(str(invalid) + str(EXPECTED))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
