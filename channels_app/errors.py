@@ -99,3 +99,11 @@ def phone_number_not_found() -> NotFound:
 
 def trunk_not_found() -> NotFound:
     return NotFound("TRUNK_NOT_FOUND", "Trunk")
+
+
+class RateLimited(DomainError):
+    """Too soon to do this again; `retry_after` (whole seconds) is the API's `Retry-After`."""
+
+    def __init__(self, message: str, *, retry_after: int, details: str | None = None) -> None:
+        super().__init__("RATE_LIMITED", message, details=details)
+        self.retry_after = retry_after

@@ -170,6 +170,22 @@ def number_get_for_write(*, workspace: Workspace, number: Any) -> PhoneNumber | 
     return _number_for_snapshot().select_for_update().filter(workspace=workspace, number=e164).first()
 
 
+def call_trunks_for_check(*, workspace: Workspace | None = None) -> QuerySet[ChannelBinding]:
+    """Every call trunk (of one workspace, or of all), for `check_trunks`; `has_gateway` is annotated.
+
+    Loads no encrypted column: the check service reads what it needs itself.
+    """
+    qs = ChannelBinding.objects.filter(channel=Channel.CALL, is_trunk=True)
+    if workspace is not None:
+        qs = qs.filter(workspace=workspace)
+    return (
+        qs.select_related("workspace", "phone_number")
+        .only("id", "uuid", "channel", "workspace__id", "workspace__slug", "phone_number__number")
+        .annotate(has_gateway=ExpressionWrapper(Q(sip_gateway__isnull=False), output_field=BooleanField()))
+        .order_by("workspace__slug", "phone_number__number")
+    )
+
+
 # --- representations ----------------------------------------------------------------------------
 
 
@@ -209,9 +225,26 @@ def trunk_repr(binding: ChannelBinding | None) -> dict[str, Any] | None:
         "name": binding.name,
         "direction": binding.direction if binding.channel == Channel.CALL else None,
         "sip": sip,
+        "health": health_repr(binding) if binding.channel == Channel.CALL else None,
         "additional_settings": binding.additional_settings or {},
         "created_at": _iso(binding.created_at),
         "updated_at": _iso(binding.updated_at),
+    }
+
+
+# What each gateway's entry of the `health` block shows (the stored details hold a little more).
+HEALTH_GATEWAY_KEYS = ("role", "host", "port", "address", "status", "status_line", "rtt_ms", "register", "message")
+
+
+def health_repr(binding: ChannelBinding) -> dict[str, Any] | None:
+    """The last trunk check of a call trunk (docs/sip-check.md); None when never checked."""
+    if binding.health_status is None:
+        return None
+    gateways = (binding.health_details or {}).get("gateways", [])
+    return {
+        "status": binding.health_status,
+        "checked_at": _iso(binding.health_checked_at),
+        "gateways": [{key: gateway.get(key) for key in HEALTH_GATEWAY_KEYS} for gateway in gateways],
     }
 
 

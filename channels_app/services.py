@@ -9,6 +9,8 @@ the last word, and a race never surfaces as a crash.
 from __future__ import annotations
 
 import functools
+import logging
+import math
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,17 +18,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from channels_app import channel_settings as settings_doc
-from channels_app import numbers, tokens
+from channels_app import numbers, sip, tokens
 from channels_app.audit import Actor, acting_as, mark
 from channels_app.errors import (
     DomainError,
+    RateLimited,
     ValidationFailed,
     agent_not_found,
     phone_number_not_found,
@@ -240,15 +245,22 @@ def _trunk_fields(
 
 
 def _apply_sip(binding: ChannelBinding, changes: dict[str, str | None]) -> list[str]:
-    """Merge SIP keys into the binding. Returns the secret fields whose value changed."""
+    """Merge SIP keys into the binding. Returns the secret fields whose value changed.
+
+    Any SIP change forgets the last trunk check: it described a configuration that is gone.
+    """
     changed_secrets = []
+    changed_any = False
     for field, value in changes.items():
         if getattr(binding, field) != value:
+            changed_any = True
             if field in SECRET_FIELDS:
                 changed_secrets.append(field)
             setattr(binding, field, value)
     if changed_secrets:
         binding.credentials_updated_at = timezone.now()
+    if changed_any:
+        binding.health_status, binding.health_details, binding.health_checked_at = None, {}, None
     return changed_secrets
 
 
@@ -567,23 +579,19 @@ def number_add_purchased(
     currency: str = "USD",
     purchased_at: datetime | None = None,
 ) -> PhoneNumber:
-    """Staff enter a number bought from a carrier (buying itself is out of scope).
-
-    Bad input (number, capabilities, fee, currency) is a VALIDATION_ERROR on its field; a number
-    already in anyone's inventory is NUMBER_UNAVAILABLE.
-    """
-    errors: dict[str, list[str]] = {}
-    try:
-        e164 = numbers.parse_field(number, field="number")
-    except ValidationFailed as exc:
-        errors.update(exc.fields or {})
-    caps = _purchased_capabilities(capabilities, errors)
-    fee = _monthly_fee(monthly_fee, errors)
-    _raise_if(errors)
+    """Staff enter a number bought from a carrier (buying itself is out of scope)."""
+    e164 = numbers.parse_field(number, field="number")
     facts = numbers.describe(e164)
     existing = PhoneNumber.objects.filter(number=e164).first()
     if existing is not None:
-        raise _number_in_use()
+        raise DomainError(
+            "NUMBER_UNAVAILABLE",
+            _("This number is already in the inventory."),
+            field="number",
+            details=_("A number belongs to one workspace at a time."),
+        )
+    caps = {"voice": True, "sms": False, "mms": False, "fax": False, "emergency": False, "local_calling": True}
+    caps.update(capabilities or {})
     row = PhoneNumber(
         workspace=workspace,
         number=e164,
@@ -597,7 +605,7 @@ def number_add_purchased(
         fax_capable=caps["fax"],
         emergency_capable=caps["emergency"],
         local_calling_capable=caps["local_calling"],
-        monthly_fee=fee,
+        monthly_fee=Decimal(str(monthly_fee)),
         currency=currency,
         purchased_at=purchased_at or timezone.now(),
     )
@@ -607,52 +615,13 @@ def number_add_purchased(
             mark(row, action="purchased")
             row.save()
     except IntegrityError as exc:
-        # Every other constraint was validated above: a concurrent request took the number.
-        raise _number_in_use() from exc
+        raise DomainError(
+            "NUMBER_UNAVAILABLE",
+            _("This number is already in the inventory."),
+            field="number",
+            details=_("A number belongs to one workspace at a time."),
+        ) from exc
     return row
-
-
-def _number_in_use() -> DomainError:
-    return DomainError(
-        "NUMBER_UNAVAILABLE",
-        _("This number is already in the inventory."),
-        field="number",
-        details=_("A number belongs to one workspace at a time."),
-    )
-
-
-_CAPABILITIES = {"voice": True, "sms": False, "mms": False, "fax": False, "emergency": False, "local_calling": True}
-
-
-def _purchased_capabilities(capabilities: Any, errors: dict[str, list[str]]) -> dict[str, bool]:
-    """The defaults above overridden by the capabilities given (true/false per known name)."""
-    caps = dict(_CAPABILITIES)
-    if capabilities is None:
-        return caps
-    if not isinstance(capabilities, dict):
-        errors["capabilities"] = [_("Must be an object of capability names to true or false.")]
-        return caps
-    for name, value in capabilities.items():
-        if name not in caps:
-            errors[f"capabilities.{name}"] = [
-                _("Unknown capability. Expected one of: %(names)s.") % {"names": ", ".join(caps)}
-            ]
-        elif not isinstance(value, bool):
-            errors[f"capabilities.{name}"] = [_("Must be true or false.")]
-        else:
-            caps[name] = value
-    return caps
-
-
-def _monthly_fee(value: Any, errors: dict[str, list[str]]) -> Decimal:
-    """A finite, non-negative amount (digits and places are then checked by the model field)."""
-    try:
-        fee = Decimal(str(value).strip()) if not isinstance(value, bool) else Decimal("NaN")
-    except ArithmeticError:
-        fee = Decimal("NaN")
-    if not fee.is_finite() or fee < 0:
-        errors["monthly_fee"] = [_("Must be an amount of zero or more, e.g. 1.15.")]
-    return fee
 
 
 # --- API tokens ----------------------------------------------------------------------------------
@@ -673,11 +642,8 @@ def token_create(
         errors["name"] = [_("Give the token a name.")]
     if scope not in TokenScope.values:
         errors["scope"] = [_("Must be one of: %(choices)s.") % {"choices": ", ".join(TokenScope.values)}]
-    if expires_at is not None:
-        if not isinstance(expires_at, datetime) or timezone.is_naive(expires_at):
-            errors["expires_at"] = [_("Must be a date and time with a time zone.")]
-        elif expires_at <= timezone.now():
-            errors["expires_at"] = [_("Must be in the future.")]
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = [_("Must be in the future.")]
     _raise_if(errors)
     plaintext = tokens.generate()
     token = ApiToken(
@@ -721,3 +687,105 @@ def token_touch(token: ApiToken) -> None:
         last_used_at=now
     )
     token.last_used_at = now
+
+
+# --- trunk check (docs/sip-check.md) -------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+
+def _trunk_to_check(workspace: Workspace, phone_number: Any, channel: Any) -> ChannelBinding:
+    """The call trunk to check, without its username and password (those are read last)."""
+    channel = _trunk_channel(channel)
+    if channel != Channel.CALL:
+        raise DomainError(
+            "UNSUPPORTED_CHANNEL",
+            _("Only call trunks can be checked."),
+            field="channel",
+            details=_("A WhatsApp trunk has no SIP gateway to check."),
+        )
+    e164 = numbers.parse_field(phone_number)
+    binding = (
+        ChannelBinding.objects.select_related("phone_number")
+        .defer(*SECRET_FIELDS)
+        .filter(workspace=workspace, phone_number__number=e164, channel=channel, is_trunk=True)
+        .first()
+    )
+    if binding is None:
+        raise trunk_not_found()
+    if not binding.sip_gateway:
+        raise ValidationFailed.single("sip.gateway", _("Set a gateway before checking this trunk."))
+    return binding
+
+
+def _claim_check_slot(binding: ChannelBinding) -> datetime:
+    """One check per trunk per interval, across every worker: a conditional UPDATE decides."""
+    interval = settings.SIP_CHECK_MIN_INTERVAL_SECONDS
+    now = timezone.now()
+    claimed = (
+        ChannelBinding.objects.filter(pk=binding.pk)
+        .filter(
+            Q(health_check_started_at__isnull=True) | Q(health_check_started_at__lte=now - timedelta(seconds=interval))
+        )
+        .update(health_check_started_at=now)
+    )
+    if not claimed:
+        started = ChannelBinding.objects.filter(pk=binding.pk).values_list("health_check_started_at", flat=True).first()
+        elapsed = (now - started).total_seconds() if started else 0.0
+        retry_after = max(1, math.ceil(interval - elapsed))
+        raise RateLimited(
+            _("This trunk was checked moments ago."),
+            retry_after=retry_after,
+            details=_("A trunk can be checked once every %(interval)d seconds. Try again in %(wait)d seconds.")
+            % {"interval": interval, "wait": retry_after},
+        )
+    return now
+
+
+@sensitive_variables("username", "password")
+def _stored_credentials(binding: ChannelBinding) -> sip.Credentials | None:
+    """Decrypt the username and password, for the check only (None unless both are set)."""
+    username, password = ChannelBinding.objects.filter(pk=binding.pk).values_list("sip_username", "sip_password").get()
+    if not username or not password:
+        return None
+    return sip.Credentials(username, password)
+
+
+@sensitive_variables("credentials")
+def trunk_check(*, workspace: Workspace, actor: Actor, phone_number: Any, channel: Any) -> ChannelBinding:
+    """Check a call trunk's gateways now and keep the result on the binding (docs/sip-check.md).
+
+    OPTIONS to each gateway, then a digest-answered REGISTER when a username and password are
+    stored. Returns the binding with `health_status`, `health_details` and `health_checked_at` set.
+    Raises UNSUPPORTED_CHANNEL (sms, whatsapp), TRUNK_NOT_FOUND, VALIDATION_ERROR on `sip.gateway`
+    (none set) and RATE_LIMITED (`retry_after`) within SIP_CHECK_MIN_INTERVAL_SECONDS of the last check.
+
+    Deliberately not one transaction: the network part lasts up to SIP_CHECK_TIMEOUT_SECONDS and
+    must hold no lock; call it outside `transaction.atomic()`. A check is not a change, so it
+    writes no history row and leaves `updated_at` alone.
+    """
+    binding = _trunk_to_check(workspace, phone_number, channel)
+    _claim_check_slot(binding)
+    gateways = [sip.Gateway("gateway", binding.sip_gateway, binding.effective_port)]
+    if binding.sip_secondary_gateway:
+        gateways.append(sip.Gateway("secondary_gateway", binding.sip_secondary_gateway, binding.effective_port))
+    credentials = _stored_credentials(binding)
+    result = sip.check_trunk(
+        gateways,
+        credentials,
+        timeout=settings.SIP_CHECK_TIMEOUT_SECONDS,
+        allow_private=settings.SIP_CHECK_ALLOW_PRIVATE,
+    )
+    del credentials
+    binding.health_status = result.status
+    binding.health_details = result.as_json()
+    binding.health_checked_at = timezone.now()
+    stored = ChannelBinding.objects.filter(pk=binding.pk).update(
+        health_status=binding.health_status,
+        health_details=binding.health_details,
+        health_checked_at=binding.health_checked_at,
+    )
+    if not stored:  # deleted while the check ran
+        raise trunk_not_found()
+    logger.info("trunk %s checked by %s (%s): %s", binding.uuid, actor.label, actor.door, result.status)
+    return binding

@@ -232,6 +232,17 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": ["channels_app.api.schema.add_response_headers"],
 }
 
+# --- Trunk check (docs/sip-check.md) ---------------------------------------------------------
+# Private, loopback, link-local, multicast and reserved addresses are refused unless this is on
+# (tests, and private deployments whose trunks live on an internal network).
+SIP_CHECK_ALLOW_PRIVATE = env_bool("SIP_CHECK_ALLOW_PRIVATE", False)
+# The whole check (every gateway, name lookups included) ends within this time.
+SIP_CHECK_TIMEOUT_SECONDS = env_int("SIP_CHECK_TIMEOUT_MS", 4000) / 1000
+if not 0 < SIP_CHECK_TIMEOUT_SECONDS <= 10:
+    raise ImproperlyConfigured("SIP_CHECK_TIMEOUT_MS must be between 1 and 10000.")
+# One check per trunk in this many seconds, across every worker (settled in the database).
+SIP_CHECK_MIN_INTERVAL_SECONDS = env_int("SIP_CHECK_MIN_INTERVAL_SECONDS", 30)
+
 # --- Audit trail ----------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
 

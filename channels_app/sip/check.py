@@ -298,9 +298,10 @@ def _register(peer: _Peer, credentials: Credentials, result: GatewayResult) -> G
         register["attempts"] += answer.attempts
         if not answer.answered:
             result.status = HealthStatus.REACHABLE
+            what = "our authenticated REGISTER" if challenged else "REGISTER"
             result.message = (
-                f"{where} answered OPTIONS but not our {'authenticated ' if challenged else ''}REGISTER "
-                f"({_silence(answer, where, peer.deadline.seconds)}), so the credentials were not verified."
+                f"{where} answered OPTIONS but not {what} within {peer.deadline.seconds:g} s, so the "
+                "credentials were not verified."
             )
             return result
         response = answer.response
@@ -360,7 +361,8 @@ def _silence(answer: Exchange, where: str, timeout: float) -> str:
         return f"Nothing listens on {where} (ICMP port unreachable)."
     if answer.error == "network_error":
         return f"Cannot send to {where} ({answer.detail})."
-    return f"No answer from {where} within {timeout:g} s ({answer.attempts} transmissions)."
+    plural = "" if answer.attempts == 1 else "s"
+    return f"No answer from {where} within {timeout:g} s ({answer.attempts} transmission{plural})."
 
 
 def _mask(credentials: Credentials | None, text: str) -> str:
