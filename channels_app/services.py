@@ -579,19 +579,23 @@ def number_add_purchased(
     currency: str = "USD",
     purchased_at: datetime | None = None,
 ) -> PhoneNumber:
-    """Staff enter a number bought from a carrier (buying itself is out of scope)."""
-    e164 = numbers.parse_field(number, field="number")
+    """Staff enter a number bought from a carrier (buying itself is out of scope).
+
+    Bad input (number, capabilities, fee, currency) is a VALIDATION_ERROR on its field; a number
+    already in anyone's inventory is NUMBER_UNAVAILABLE.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        e164 = numbers.parse_field(number, field="number")
+    except ValidationFailed as exc:
+        errors.update(exc.fields or {})
+    caps = _purchased_capabilities(capabilities, errors)
+    fee = _monthly_fee(monthly_fee, errors)
+    _raise_if(errors)
     facts = numbers.describe(e164)
     existing = PhoneNumber.objects.filter(number=e164).first()
     if existing is not None:
-        raise DomainError(
-            "NUMBER_UNAVAILABLE",
-            _("This number is already in the inventory."),
-            field="number",
-            details=_("A number belongs to one workspace at a time."),
-        )
-    caps = {"voice": True, "sms": False, "mms": False, "fax": False, "emergency": False, "local_calling": True}
-    caps.update(capabilities or {})
+        raise _number_in_use()
     row = PhoneNumber(
         workspace=workspace,
         number=e164,
@@ -605,7 +609,7 @@ def number_add_purchased(
         fax_capable=caps["fax"],
         emergency_capable=caps["emergency"],
         local_calling_capable=caps["local_calling"],
-        monthly_fee=Decimal(str(monthly_fee)),
+        monthly_fee=fee,
         currency=currency,
         purchased_at=purchased_at or timezone.now(),
     )
@@ -615,13 +619,52 @@ def number_add_purchased(
             mark(row, action="purchased")
             row.save()
     except IntegrityError as exc:
-        raise DomainError(
-            "NUMBER_UNAVAILABLE",
-            _("This number is already in the inventory."),
-            field="number",
-            details=_("A number belongs to one workspace at a time."),
-        ) from exc
+        # Every other constraint was validated above: a concurrent request took the number.
+        raise _number_in_use() from exc
     return row
+
+
+def _number_in_use() -> DomainError:
+    return DomainError(
+        "NUMBER_UNAVAILABLE",
+        _("This number is already in the inventory."),
+        field="number",
+        details=_("A number belongs to one workspace at a time."),
+    )
+
+
+_CAPABILITIES = {"voice": True, "sms": False, "mms": False, "fax": False, "emergency": False, "local_calling": True}
+
+
+def _purchased_capabilities(capabilities: Any, errors: dict[str, list[str]]) -> dict[str, bool]:
+    """The defaults above overridden by the capabilities given (true/false per known name)."""
+    caps = dict(_CAPABILITIES)
+    if capabilities is None:
+        return caps
+    if not isinstance(capabilities, dict):
+        errors["capabilities"] = [_("Must be an object of capability names to true or false.")]
+        return caps
+    for name, value in capabilities.items():
+        if name not in caps:
+            errors[f"capabilities.{name}"] = [
+                _("Unknown capability. Expected one of: %(names)s.") % {"names": ", ".join(caps)}
+            ]
+        elif not isinstance(value, bool):
+            errors[f"capabilities.{name}"] = [_("Must be true or false.")]
+        else:
+            caps[name] = value
+    return caps
+
+
+def _monthly_fee(value: Any, errors: dict[str, list[str]]) -> Decimal:
+    """A finite, non-negative amount (digits and places are then checked by the model field)."""
+    try:
+        fee = Decimal(str(value).strip()) if not isinstance(value, bool) else Decimal("NaN")
+    except ArithmeticError:
+        fee = Decimal("NaN")
+    if not fee.is_finite() or fee < 0:
+        errors["monthly_fee"] = [_("Must be an amount of zero or more, e.g. 1.15.")]
+    return fee
 
 
 # --- API tokens ----------------------------------------------------------------------------------
@@ -642,8 +685,11 @@ def token_create(
         errors["name"] = [_("Give the token a name.")]
     if scope not in TokenScope.values:
         errors["scope"] = [_("Must be one of: %(choices)s.") % {"choices": ", ".join(TokenScope.values)}]
-    if expires_at is not None and expires_at <= timezone.now():
-        errors["expires_at"] = [_("Must be in the future.")]
+    if expires_at is not None:
+        if not isinstance(expires_at, datetime) or timezone.is_naive(expires_at):
+            errors["expires_at"] = [_("Must be a date and time with a time zone.")]
+        elif expires_at <= timezone.now():
+            errors["expires_at"] = [_("Must be in the future.")]
     _raise_if(errors)
     plaintext = tokens.generate()
     token = ApiToken(
