@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from channels_app import channel_settings as settings_doc
 from channels_app import numbers, tokens
-from channels_app.errors import ValidationFailed, agent_not_found, phone_number_not_found
+from channels_app.errors import NotFound, ValidationFailed, agent_not_found, phone_number_not_found
 from channels_app.models import (
     Agent,
     ApiToken,
@@ -40,6 +40,18 @@ def memberships_for_user(*, user) -> QuerySet[Membership]:
 
 def membership_get(*, user, workspace_slug: str) -> Membership | None:
     return Membership.objects.filter(user=user, workspace__slug=workspace_slug).select_related("workspace").first()
+
+
+def number_workspace_for_user(*, user, phone_number_uuid: Any) -> Workspace | None:
+    """The workspace holding this number, if `user` is a member of it; otherwise None.
+
+    Lets a short link (`/app/numbers/<uuid>/`) find its workspace without revealing other tenants.
+    """
+    try:
+        key = uuid.UUID(str(phone_number_uuid))
+    except ValueError:
+        return None
+    return Workspace.objects.filter(phone_numbers__phone_number_uuid=key, memberships__user=user).first()
 
 
 # --- agents --------------------------------------------------------------------------------------
@@ -168,6 +180,52 @@ def number_get_for_write(*, workspace: Workspace, number: Any) -> PhoneNumber | 
     except numbers.InvalidNumber:
         return None
     return _number_for_snapshot().select_for_update().filter(workspace=workspace, number=e164).first()
+
+
+def _credential_flags() -> dict[str, ExpressionWrapper]:
+    """Whether each credential is set, from NULL-ness in SQL: nothing is decrypted."""
+    return {
+        f"has_{name}": ExpressionWrapper(Q(**{f"sip_{name}__isnull": False}), output_field=BooleanField())
+        for name in ("gateway", "username", "password")
+    }
+
+
+def number_list_with_trunks(*, workspace: Workspace, **filters: Any) -> QuerySet[PhoneNumber]:
+    """`number_list` whose bindings also carry each trunk's name and direction and whether its
+    gateway, username and password are set (the self-serve numbers page). Loads no encrypted column.
+    """
+    overview = Prefetch(
+        "bindings",
+        queryset=ChannelBinding.objects.select_related("agent")
+        .only("id", "phone_number_id", "channel", "is_trunk", "name", "direction", "agent__agent_uuid", "agent__name")
+        .annotate(**_credential_flags()),
+    )
+    return number_list(workspace=workspace, **filters).prefetch_related(None).prefetch_related(overview)
+
+
+def binding_get(*, workspace: Workspace, phone_number_uuid: Any, channel: Any) -> ChannelBinding:
+    """The (number, channel) binding of the workspace, with its number and agent.
+
+    Username and password are not loaded; `has_username` / `has_password` say whether they are set.
+    Unknown, malformed or another workspace's: the same NotFound.
+    """
+    try:
+        key = uuid.UUID(str(phone_number_uuid))
+    except ValueError as exc:
+        raise NotFound("NOT_FOUND", "Binding") from exc
+    if channel not in Channel.values:
+        raise NotFound("NOT_FOUND", "Binding")
+    binding = (
+        ChannelBinding.objects.select_related("phone_number", "agent")
+        .defer(*_SECRET_DEFER)
+        .annotate(**_credential_flags())
+        .filter(workspace=workspace, phone_number__workspace=workspace, phone_number__phone_number_uuid=key)
+        .filter(channel=channel)
+        .first()
+    )
+    if binding is None:
+        raise NotFound("NOT_FOUND", "Binding")
+    return binding
 
 
 def call_trunks_for_check(*, workspace: Workspace | None = None) -> QuerySet[ChannelBinding]:
@@ -405,6 +463,19 @@ def number_events(*, number: PhoneNumber) -> list[dict[str, Any]]:
 
 def token_list(*, workspace: Workspace) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(workspace=workspace).order_by("-created_at", "-id")
+
+
+def token_get(*, workspace: Workspace, token_uuid: Any) -> ApiToken:
+    """One token of the workspace (revoked and expired included); anything else is NotFound."""
+    try:
+        key = uuid.UUID(str(token_uuid))
+    except ValueError as exc:
+        raise NotFound("NOT_FOUND", "Token") from exc
+    token = ApiToken.objects.filter(workspace=workspace, uuid=key).select_related("created_by").first()
+    if token is None:
+        raise NotFound("NOT_FOUND", "Token")
+    return token
+
 
 
 def token_by_secret(raw: str) -> ApiToken | None:

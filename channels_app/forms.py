@@ -1,0 +1,362 @@
+"""Self-serve forms: they shape input for the services and show the services' errors.
+
+No rule is restated here. A form turns text into the values a service takes (JSON text into an
+object, blank into "not given") and puts a `DomainError` back next to the field it names.
+SIP username and password are write-only: their inputs never render a value back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from channels_app.errors import DomainError
+from channels_app.models import Channel, ChannelBinding, Direction, TokenScope
+from channels_app.services import UNSET
+
+# Dotted field paths the services report -> the form field that shows the message.
+SERVICE_FIELD_TO_FORM = {
+    "phone_number": "phone_number",
+    "channel": "channel",
+    "agent_uuid": "agent",
+    "name": "name",
+    "direction": "direction",
+    "sip.gateway": "sip_gateway",
+    "sip.port": "sip_port",
+    "sip.secondary_gateway": "sip_secondary_gateway",
+    "sip.username": "sip_username",
+    "sip.password": "sip_password",
+    "additional_settings": "additional_settings",
+    "scope": "scope",
+    "expires_at": "expires_in",
+}
+
+
+def add_domain_error(form: forms.Form, exc: DomainError) -> None:
+    """Show a service's error on the form: each message next to its field, the rest on top."""
+
+    def target(path: str | None) -> str | None:
+        name = SERVICE_FIELD_TO_FORM.get(path or "", path)
+        return name if name in form.fields else None
+
+    if exc.fields:
+        for path, messages in exc.fields.items():
+            for message in messages:
+                form.add_error(target(path), message)
+        return
+    text = exc.message if exc.details in ("", exc.message) else f"{exc.message} {exc.details}"
+    form.add_error(target(exc.field), text)
+
+
+class WriteOnlyTextInput(forms.TextInput):
+    """A text input that never renders its value back (SIP usernames are write-only)."""
+
+    def format_value(self, value):
+        return None
+
+
+def _secret_input(**attrs: str) -> forms.PasswordInput:
+    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password", **attrs})
+
+
+def parse_json_text(text: str) -> Any:
+    """JSON text -> value; the service decides whether the value is acceptable (an object...)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise forms.ValidationError(
+            _("This is not valid JSON (line %(line)d, column %(column)d: %(reason)s)."),
+            params={"line": exc.lineno, "column": exc.colno, "reason": exc.msg},
+            code="invalid_json",
+        ) from exc
+    except RecursionError as exc:
+        raise forms.ValidationError(_("This JSON is nested too deeply."), code="invalid_json") from exc
+
+
+def _agent_choices(agents) -> list[tuple[str, str]]:
+    return [(str(agent.agent_uuid), agent.name) for agent in agents]
+
+
+SETTINGS_HELP = _('A JSON object passed to your agent as is, e.g. {"region": "eu"}.')
+GATEWAY_HELP = _("Host name or IP address only: no sip:, no port.")
+
+
+class SipFieldsMixin(forms.Form):
+    """The SIP connection of a call trunk. Gateway, port and secondary gateway are shown back;
+    username and password never are."""
+
+    sip_gateway = forms.CharField(
+        label=_("Gateway"),
+        required=False,
+        help_text=GATEWAY_HELP,
+        widget=forms.TextInput(attrs={"placeholder": "sip.example.com", "autocomplete": "off", "spellcheck": "false"}),
+    )
+    sip_port = forms.CharField(
+        label=_("Port"),
+        required=False,
+        help_text=_("Default 5060."),
+        widget=forms.TextInput(attrs={"placeholder": "5060", "inputmode": "numeric", "autocomplete": "off"}),
+    )
+    sip_secondary_gateway = forms.CharField(
+        label=_("Secondary gateway"),
+        required=False,
+        help_text=_("Optional fallback host."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    sip_username = forms.CharField(
+        label=_("Username"),
+        required=False,
+        strip=False,
+        widget=WriteOnlyTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    sip_password = forms.CharField(label=_("Password"), required=False, strip=False, widget=_secret_input())
+
+
+class TrunkRegisterForm(SipFieldsMixin):
+    """Register an external number on one channel (POST /phone-numbers/trunks, as a page)."""
+
+    phone_number = forms.CharField(
+        label=_("Phone number"),
+        help_text=_("International format with the country code. Spaces, dashes and brackets are fine."),
+        widget=forms.TextInput(
+            attrs={"placeholder": "+1 202 555 0123", "inputmode": "tel", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[(Channel.CALL, _("Call (SIP trunk)")), (Channel.WHATSAPP, _("WhatsApp"))],
+        initial=Channel.CALL,
+        widget=forms.RadioSelect(attrs={"data-channel-choice": ""}),
+        help_text=_("SMS goes through purchased numbers, not trunks."),
+    )
+    agent = forms.ChoiceField(label=_("Agent"))
+    name = forms.CharField(
+        label=_("Name"),
+        required=False,
+        help_text=_("Leave blank for the default name shown."),
+        widget=forms.TextInput(attrs={"placeholder": "call_trunk_<digits>", "data-default-name": ""}),
+    )
+    direction = forms.ChoiceField(
+        label=_("Direction"),
+        choices=Direction.choices,
+        initial=Direction.BOTH,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    additional_settings = forms.CharField(
+        label=_("Additional settings"),
+        required=False,
+        help_text=SETTINGS_HELP,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "class": "mono"}),
+    )
+
+    field_order = ["phone_number", "channel", "agent", "name", "direction"]
+
+    def __init__(self, *args: Any, agents, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].choices = [("", _("Choose an agent…")), *_agent_choices(agents)]
+
+    def clean_additional_settings(self) -> Any:
+        text = self.cleaned_data["additional_settings"].strip()
+        return parse_json_text(text) if text else UNSET
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """Arguments for services.trunk_register: a blank optional field is "not given"."""
+        data = self.cleaned_data
+        kwargs: dict[str, Any] = {
+            "phone_number": data["phone_number"],
+            "channel": data["channel"],
+            "agent_uuid": data["agent"],
+            "name": data["name"].strip() or UNSET,
+            "additional_settings": data["additional_settings"],
+        }
+        if data["channel"] == Channel.CALL:
+            kwargs["direction"] = data["direction"] or UNSET
+        sip = {
+            key: data[f"sip_{key}"]
+            for key in ("gateway", "port", "secondary_gateway", "username", "password")
+            if data[f"sip_{key}"] != ""
+        }
+        # Sent for WhatsApp too, so the service can say SIP belongs to calls (never dropped silently).
+        kwargs["sip"] = sip or UNSET
+        return kwargs
+
+
+class TrunkUpdateForm(SipFieldsMixin):
+    """Edit a trunk (PATCH /phone-numbers/trunks, as a page).
+
+    Gateway, port and secondary gateway show their value: change or empty them to change or clear.
+    Username and password are blank: blank keeps the saved value, a tick box removes it.
+    """
+
+    name = forms.CharField(label=_("Name"), required=False, help_text=_("Leave blank for the default name."))
+    direction = forms.ChoiceField(label=_("Direction"), choices=Direction.choices, widget=forms.RadioSelect)
+    clear_username = forms.BooleanField(label=_("Remove the saved username"), required=False)
+    clear_password = forms.BooleanField(label=_("Remove the saved password"), required=False)
+    additional_settings = forms.CharField(
+        label=_("Additional settings"),
+        required=False,
+        help_text=_('A JSON object; empty it to remove all settings, e.g. {"region": "eu"}.'),
+        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false", "class": "mono"}),
+    )
+
+    field_order = ["name", "direction"]
+
+    def __init__(self, *args: Any, binding: ChannelBinding, **kwargs: Any) -> None:
+        self.binding = binding
+        current_settings = binding.additional_settings or {}
+        kwargs["initial"] = {
+            "name": binding.name,
+            "direction": binding.direction,
+            "sip_gateway": binding.sip_gateway or "",
+            "sip_port": binding.sip_port or "",
+            "sip_secondary_gateway": binding.sip_secondary_gateway or "",
+            "additional_settings": json.dumps(current_settings, indent=2, ensure_ascii=False)
+            if current_settings
+            else "",
+        }
+        super().__init__(*args, **kwargs)
+        digits = binding.phone_number.digits
+        self.fields["name"].widget.attrs["placeholder"] = f"{binding.channel}_trunk_{digits}"
+        has_username = getattr(binding, "has_username", False)
+        has_password = getattr(binding, "has_password", False)
+        self.fields["sip_username"].help_text = (
+            _("A username is saved. Leave blank to keep it, or type a new one.")
+            if has_username
+            else _("No username saved.")
+        )
+        self.fields["sip_password"].help_text = (
+            _("A password is saved. Leave blank to keep it, or type a new one.")
+            if has_password
+            else _("No password saved.")
+        )
+        if not has_username:
+            del self.fields["clear_username"]
+        if not has_password:
+            del self.fields["clear_password"]
+        if binding.channel != Channel.CALL:
+            for name in [name for name in self.fields if name.startswith(("sip_", "clear_")) or name == "direction"]:
+                del self.fields[name]
+
+    def clean_additional_settings(self) -> Any:
+        text = self.cleaned_data["additional_settings"].strip()
+        return parse_json_text(text) if text else {}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for key in ("username", "password"):
+            if data.get(f"clear_{key}") and data.get(f"sip_{key}"):
+                self.add_error(f"sip_{key}", _("Either type a new value or tick “remove”, not both."))
+        return data
+
+    def service_kwargs(self) -> dict[str, Any]:
+        """Arguments for services.trunk_update: only what changed, with rule 8's merge for `sip`."""
+        data = self.cleaned_data
+        kwargs: dict[str, Any] = {
+            "name": data["name"].strip() or None,  # None: back to the default name
+            "additional_settings": data["additional_settings"],
+        }
+        if self.binding.channel != Channel.CALL:
+            return kwargs
+        kwargs["direction"] = data["direction"]
+        sip: dict[str, str] = {}
+        for key in ("gateway", "port", "secondary_gateway"):
+            typed = data[f"sip_{key}"].strip()
+            if typed != (self.initial.get(f"sip_{key}") or ""):
+                sip[key] = typed  # "" clears
+        for key in ("username", "password"):
+            if data.get(f"clear_{key}"):
+                sip[key] = ""
+            elif data[f"sip_{key}"] != "":
+                sip[key] = data[f"sip_{key}"]
+        kwargs["sip"] = sip or UNSET
+        return kwargs
+
+
+class AgentChoiceForm(forms.Form):
+    """Reassign a binding (PUT /phone-numbers/trunks/assign, as a page)."""
+
+    agent = forms.ChoiceField(label=_("Agent"))
+
+    def __init__(self, *args: Any, agents, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].choices = _agent_choices(agents)
+
+
+class ConfirmForm(forms.Form):
+    """A confirmation page's form: nothing but the CSRF token and the button."""
+
+
+EXPIRY_CHOICES = [
+    ("30", _("In 30 days")),
+    ("90", _("In 90 days")),
+    ("365", _("In 1 year")),
+    ("never", _("Never")),
+]
+
+
+class TokenCreateForm(forms.Form):
+    """Create an API token. Length and scope rules live on the model and the service."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        help_text=_("What uses it, e.g. “CRM sync”."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    scope = forms.ChoiceField(
+        label=_("Access"),
+        choices=[
+            (TokenScope.READ_WRITE, _("Read and write")),
+            (TokenScope.READ, _("Read only")),
+        ],
+        initial=TokenScope.READ_WRITE,
+        widget=forms.RadioSelect,
+    )
+    expires_in = forms.ChoiceField(label=_("Expires"), choices=EXPIRY_CHOICES, initial="90")
+
+    def expiry_days(self) -> int | None:
+        value = self.cleaned_data["expires_in"]
+        return None if value == "never" else int(value)
+
+
+class NumberFilterForm(forms.Form):
+    """Filters of the numbers page (the same ones as GET /phone-numbers)."""
+
+    search = forms.CharField(
+        label=_("Search"),
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Number, in any format"), "inputmode": "tel"}),
+    )
+    source = forms.ChoiceField(
+        label=_("Source"),
+        required=False,
+        choices=[("", _("All sources")), ("purchased", _("Purchased")), ("external", _("External"))],
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        required=False,
+        choices=[("", _("Any channel")), *Channel.choices],
+    )
+    agent = forms.ChoiceField(label=_("Agent"), required=False)
+
+    def __init__(self, *args: Any, agents, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].choices = [("", _("Any agent")), *_agent_choices(agents)]
+
+    def filters(self) -> dict[str, str]:
+        """Keyword arguments for selectors.number_list (only the filters given)."""
+        data = self.cleaned_data
+        given = {
+            "search": data["search"].strip(),
+            "source": data["source"],
+            "channel": data["channel"],
+            "agent_uuid": data["agent"],
+        }
+        return {key: value for key, value in given.items() if value}
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.is_bound and self.is_valid() and bool(self.filters())

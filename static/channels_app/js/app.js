@@ -1,0 +1,112 @@
+/* trunkadmin self-serve: small progressive enhancements. Every page works without this file.
+   - the register form shows call-only settings (direction, SIP) only when the channel is Call,
+     and disables them otherwise so they are not sent;
+   - the default trunk name follows the number and channel typed (placeholder only);
+   - the copy button copies a newly created API token;
+   - an error summary takes focus so screen readers announce it and keyboard users start there. */
+(function () {
+  "use strict";
+
+  document.documentElement.classList.add("js");
+
+  function onReady(fn) {
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", fn);
+    } else {
+      fn();
+    }
+  }
+
+  function checkedValue(form, name) {
+    var checked = form.querySelector('input[name="' + name + '"]:checked');
+    return checked ? checked.value : "";
+  }
+
+  function enhanceTrunkForm(form) {
+    var callOnly = form.querySelectorAll("[data-call-only]");
+    var nameInput = form.querySelector("[data-default-name]");
+    var numberInput = form.querySelector('input[name="phone_number"]');
+
+    function update() {
+      var channel = checkedValue(form, "channel") || "call";
+      callOnly.forEach(function (section) {
+        var isCall = channel === "call";
+        section.hidden = !isCall;
+        section.querySelectorAll("input, select, textarea").forEach(function (input) {
+          input.disabled = !isCall;
+        });
+      });
+      if (nameInput && numberInput) {
+        var digits = (numberInput.value || "").replace(/\D/g, "");
+        nameInput.placeholder = channel + "_trunk_" + (digits || "<digits>");
+      }
+    }
+
+    form.addEventListener("change", update);
+    if (numberInput) {
+      numberInput.addEventListener("input", update);
+    }
+    update();
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return new Promise(function (resolve, reject) {
+      var scratch = document.createElement("textarea");
+      scratch.value = text;
+      scratch.setAttribute("readonly", "");
+      scratch.className = "visually-hidden";
+      document.body.appendChild(scratch);
+      scratch.select();
+      var ok = document.execCommand && document.execCommand("copy");
+      document.body.removeChild(scratch);
+      if (ok) {
+        resolve();
+      } else {
+        reject(new Error("copy refused"));
+      }
+    });
+  }
+
+  function enhanceCopyButton(button) {
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    var status = document.querySelector("[data-copy-status]");
+    if (!source) {
+      return;
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      copyText(source.value).then(
+        function () {
+          button.textContent = "Copied";
+          if (status) {
+            status.textContent = "Token copied to the clipboard.";
+          }
+        },
+        function () {
+          source.focus();
+          source.select();
+          if (status) {
+            status.textContent = "Press Ctrl+C (or Cmd+C) to copy the selected token.";
+          }
+        }
+      );
+    });
+  }
+
+  onReady(function () {
+    document.querySelectorAll("[data-trunk-form]").forEach(enhanceTrunkForm);
+    document.querySelectorAll("[data-copy]").forEach(enhanceCopyButton);
+    document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
+      input.addEventListener("focus", function () {
+        input.select();
+      });
+    });
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) {
+      summary.focus();
+    }
+  });
+})();
