@@ -477,6 +477,30 @@ def token_get(*, workspace: Workspace, token_uuid: Any) -> ApiToken:
     return token
 
 
+def token_events(*, token: ApiToken) -> list[dict[str, Any]]:
+    """The audit trail of one API token, newest first, shaped like `number_events` (one query).
+
+    The hash is not in history; the plaintext never existed outside the creating response.
+    """
+    rows = []
+    previous = None
+    for record in ApiToken.history.filter(id=token.pk).select_related("history_user").order_by(
+        "history_date", "history_id"
+    ):
+        rows.append(
+            {
+                "at": _iso(record.history_date),
+                "actor": record.actor_label or (record.history_user.get_username() if record.history_user_id else None),
+                "door": record.door or None,
+                "action": record.action or _ACTION_BY_TYPE[record.history_type],
+                "channel": None,
+                "changes": _changes(record, previous),
+            }
+        )
+        previous = record
+    rows.reverse()
+    return rows
+
 
 def token_by_secret(raw: str) -> ApiToken | None:
     """The active token for a presented secret, or None. A malformed one costs no query."""

@@ -16,7 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from trunkadmin.env import dev_secrets, env_bool, env_int, env_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
+# Local state (SQLite file, generated development secrets); never committed.
+VAR_DIR = Path(os.environ.get("TRUNKADMIN_VAR_DIR") or BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", False)
 

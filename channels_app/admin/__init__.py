@@ -1,0 +1,15 @@
+"""The staff admin (contract §4): every model, search by number in any spelling, the same rules
+and messages as the API (every write goes through channels_app.services), secrets write-only,
+audit trails, bulk registration from CSV and the everyday support actions.
+
+See docs/admin.md.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from channels_app.admin import binding_admin, number_admin, tenant_admin, token_admin  # noqa: F401 - registers
+
+admin.site.site_header = _("trunkadmin staff admin")
+admin.site.site_title = _("trunkadmin")
+admin.site.index_title = _("Numbers, trunks and workspaces")

@@ -1,0 +1,218 @@
+"""Shared machinery of the staff admin: service-backed forms, error mapping, capped pagination.
+
+The admin is a door like the API and the self-serve pages: it shapes input and output and calls
+channels_app.services with `Actor(door=Door.ADMIN, user=request.user)`. Nothing here restates a
+rule; a refusal from a service is shown next to the field it names, with the service's message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import router, transaction
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from channels_app.audit import Actor, Door
+from channels_app.errors import DomainError
+
+# Codes whose error names no field but clearly belongs to one input.
+_FIELD_BY_CODE = {
+    "AGENT_NOT_FOUND": "agent_uuid",
+    "PHONE_NUMBER_NOT_FOUND": "phone_number",
+    "TRUNK_NOT_FOUND": "phone_number",
+}
+MAX_SELECTED = 100
+DEFAULT_COUNT_CAP = 10_000
+
+
+def admin_actor(request) -> Actor:
+    """The actor for every write made through the staff admin."""
+    return Actor(door=Door.ADMIN, user=request.user)
+
+
+def error_text(exc: DomainError) -> str:
+    """The contract's message, followed by its details when they add something."""
+    if exc.details and exc.details.rstrip(".") != exc.message.rstrip("."):
+        return f"{exc.message} {exc.details}"
+    return exc.message
+
+
+def error_messages(exc: DomainError) -> list[tuple[str | None, str]]:
+    """(service field path, message) pairs of a refusal, one per message."""
+    if exc.fields:
+        return [(path, str(message)) for path, messages_ in exc.fields.items() for message in messages_]
+    return [(exc.field or _FIELD_BY_CODE.get(exc.code), error_text(exc))]
+
+
+def add_domain_error(form: forms.BaseForm, exc: DomainError, field_map: dict[str, str]) -> None:
+    """Show a service's refusal on the form field it names (`sip.gateway` -> `sip_gateway`).
+
+    `field_map` maps service paths to form fields; a path mapped to None is a form-wide error
+    (e.g. `sip` as a whole). Any other path the form has no field for becomes a form-wide error
+    that names the path.
+    """
+    for path, message in error_messages(exc):
+        target = field_map.get(path, path) if path else None
+        if target not in form.fields:
+            if path and path not in field_map and path != "non_field_errors":
+                message = f"{path}: {message}"
+            target = None
+        form.add_error(target, ValidationError(message, code=exc.code))
+
+
+class ServiceForm(forms.ModelForm):
+    """A ModelForm for the admin's change views whose "save" is one service call.
+
+    The service runs while the form validates (where a ModelForm would validate the model), in a
+    savepoint: a refusal rolls it back and lands on the form next to its field, so the admin
+    re-renders the form with the contract's message and nothing written. On success `result`
+    holds what the service returned and `save()` hands it to the admin.
+    No model field is bound (`Meta.fields = []`): every input is declared, so stored values, the
+    SIP secrets above all, never reach the form as initial data unless a form puts them there.
+    """
+
+    request = None  # set per request by ServiceAdminMixin.get_form
+    field_map: dict[str, str] = {}
+
+    class Meta:
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.result: Any = None
+
+    @property
+    def actor(self) -> Actor:
+        return admin_actor(self.request)
+
+    def perform(self, data: dict[str, Any]) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _post_clean(self) -> None:
+        # The service validates the whole input and the database has the last word; the model
+        # validation a ModelForm would run here on the untouched instance has nothing to add.
+        if self._errors:
+            return
+        try:
+            with transaction.atomic():
+                self.result = self.perform(self.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(self, exc, self.field_map)
+
+    def save(self, commit: bool = True) -> Any:
+        return self.result
+
+
+class ServiceAdminMixin:
+    """ModelAdmin glue for ServiceForm: pass the request in, save through the service only.
+
+    A POST that does not end in a redirect (a refusal, a formset error) is rolled back whole, so
+    a rejected form never leaves a partial write behind. A view that answers a successful POST
+    with a page instead (the new API token, shown once) marks it `writes_committed`.
+    """
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = []  # every input is declared on the form (see ServiceForm)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            committed = isinstance(response, HttpResponseRedirect) or getattr(response, "writes_committed", False)
+            if request.method == "POST" and not committed:
+                transaction.set_rollback(True)
+        return response
+
+    def save_form(self, request, form, change):
+        return form.save(commit=False)
+
+    def save_model(self, request, obj, form, change):
+        """Already saved by the service during validation."""
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is edited through these forms."""
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most `cap` + 1 rows, so a changelist never counts a huge table in full.
+
+    The changelist then says "more than 10,000" instead of the exact total; search and filters
+    narrow the list to something countable. The cap is the ADMIN_CHANGELIST_COUNT_CAP setting.
+    """
+
+    @cached_property
+    def cap(self) -> int:
+        return int(getattr(settings, "ADMIN_CHANGELIST_COUNT_CAP", DEFAULT_COUNT_CAP))
+
+    @cached_property
+    def count(self) -> int:
+        object_list = self.object_list
+        if hasattr(object_list, "order_by"):
+            return object_list.order_by()[: self.cap + 1].count()
+        return len(object_list)
+
+    @property
+    def is_capped(self) -> bool:
+        return self.count > self.cap
+
+
+class FastChangeListMixin:
+    """Changelists that stay fast on 100,000 rows: no full count, a capped one."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+
+def selected_ids(request) -> list[int]:
+    """Primary keys passed as `?ids=1,2,3` by an action or a button."""
+    raw = request.GET.get("ids") or request.POST.get("ids") or ""
+    ids = []
+    for part in raw.split(","):
+        if part.strip().isdigit():
+            ids.append(int(part))
+    return ids[:MAX_SELECTED]
+
+
+def redirect_with_ids(modeladmin, request, queryset, url_name: str):
+    """Action helper: send the selection to a confirmation view (at most MAX_SELECTED rows)."""
+    ids = list(queryset.order_by("pk").values_list("pk", flat=True)[: MAX_SELECTED + 1])
+    if len(ids) > MAX_SELECTED:
+        modeladmin.message_user(
+            request, _("Select at most %(n)d rows for this action.") % {"n": MAX_SELECTED}, messages.ERROR
+        )
+        return None
+    url = reverse(f"admin:{url_name}")
+    return HttpResponseRedirect(f"{url}?{urlencode({'ids': ','.join(map(str, ids))})}")
+
+
+def admin_url(obj: Any, view: str = "change") -> str:
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk])
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """An inline that only shows rows: every change goes through a service from its own page."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,373 @@
+"""Channel bindings: register an external number, edit a trunk, reassign, unbind.
+
+The add page is the "register external number" form (services.trunk_register, as the API's
+POST /phone-numbers/trunks); a trunk's change page edits it through services.trunk_update.
+Reassign (services.binding_reassign) and unbind (services.binding_delete) have their own
+confirmation pages, reached from the number page or as changelist actions.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from channels_app import selectors, services
+from channels_app.admin.base import (
+    FastChangeListMixin,
+    ServiceAdminMixin,
+    add_domain_error,
+    admin_actor,
+    admin_url,
+    error_text,
+    redirect_with_ids,
+    selected_ids,
+)
+from channels_app.admin.filters import NUMBER_SEARCH_HELP, AgentFilter, search_by_number
+from channels_app.admin.forms import ReadOnlyBindingForm, ReassignForm, TrunkEditForm, TrunkRegisterForm
+from channels_app.admin.history import render_trail
+from channels_app.admin.number_admin import bindings_without_secrets, credentials_status
+from channels_app.errors import DomainError
+from channels_app.models import Channel, ChannelBinding, PhoneNumber
+
+sensitive_credentials = method_decorator(sensitive_post_parameters("sip_username", "sip_password"))
+
+
+class NumberSourceFilter(admin.SimpleListFilter):
+    title = _("number source")
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return [("external", _("External (trunk)")), ("purchased", _("Purchased"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "external":
+            return queryset.filter(is_trunk=True)
+        if self.value() == "purchased":
+            return queryset.filter(is_trunk=False)
+        return queryset
+
+
+@admin.register(ChannelBinding)
+class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
+    list_display = ("number", "channel", "agent", "workspace", "kind", "name", "direction", "credentials", "updated_at")
+    list_display_links = ("number", "channel")
+    list_filter = ("workspace", "channel", NumberSourceFilter, AgentFilter, "direction")
+    list_select_related = ("phone_number", "agent", "workspace")
+    search_fields = ("name", "agent__name")
+    search_help_text = NUMBER_SEARCH_HELP
+    ordering = ("phone_number__number", "channel")
+    actions = ["reassign_selected", "unbind_selected"]
+    view_on_site = False
+
+    add_fieldsets = (
+        (None, {"fields": ("workspace", "phone_number", "channel", "agent", "name", "direction")}),
+        (
+            _("SIP (call only)"),
+            {"fields": ("sip_gateway", "sip_port", "sip_secondary_gateway", "sip_username", "sip_password")},
+        ),
+        (_("Additional settings"), {"fields": ("additional_settings",)}),
+    )
+    call_trunk_fieldsets = (
+        (None, {"fields": ("number", "workspace", "channel", "agent_display", "name", "direction")}),
+        (
+            _("SIP"),
+            {
+                "fields": (
+                    "sip_gateway",
+                    "sip_port",
+                    "sip_secondary_gateway",
+                    "credentials",
+                    ("sip_username", "clear_sip_username"),
+                    ("sip_password", "clear_sip_password"),
+                )
+            },
+        ),
+        (_("Additional settings"), {"fields": ("additional_settings",)}),
+        (_("Record"), {"fields": ("uuid", "created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    whatsapp_trunk_fieldsets = (
+        (None, {"fields": ("number", "workspace", "channel", "agent_display", "name")}),
+        (_("Additional settings"), {"fields": ("additional_settings",)}),
+        (_("Record"), {"fields": ("uuid", "created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    purchased_fieldsets = (
+        (None, {"fields": ("number", "workspace", "channel", "agent_display", "kind")}),
+        (_("Record"), {"fields": ("uuid", "created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    change_readonly = (
+        "number",
+        "workspace",
+        "channel",
+        "agent_display",
+        "kind",
+        "credentials",
+        "uuid",
+        "created_at",
+        "updated_at",
+    )
+
+    class Media:
+        js = ("channels_app/admin/register.js",)
+
+    # --- list -------------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        # The changelist applies list_select_related only to a queryset without select_related.
+        return bindings_without_secrets(super().get_queryset(request)).select_related(*self.list_select_related)
+
+    def get_search_results(self, request, queryset, search_term):
+        found = search_by_number(
+            queryset, search_term, number_field="phone_number__number", uuid_field="phone_number__phone_number_uuid"
+        )
+        if found is not None:
+            return found, False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # unbinding goes through the service, with its rules
+        return actions
+
+    @admin.display(description=_("number"), ordering="phone_number__number")
+    def number(self, binding):
+        return format_html('<a href="{}">{}</a>', admin_url(binding.phone_number), binding.phone_number.e164)
+
+    @admin.display(description=_("kind"))
+    def kind(self, binding):
+        return _("trunk") if binding.is_trunk else _("purchased binding")
+
+    @admin.display(description=_("SIP credentials"))
+    def credentials(self, binding):
+        return credentials_status(binding)
+
+    @admin.display(description=_("agent"))
+    def agent_display(self, binding):
+        return format_html(
+            '{} · <a href="{}?ids={}">{}</a>',
+            binding.agent.name,
+            reverse("admin:channels_app_channelbinding_reassign"),
+            binding.pk,
+            _("reassign to another agent"),
+        )
+
+    # --- register and edit ----------------------------------------------------------------------
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = TrunkRegisterForm
+        elif obj.is_trunk:
+            kwargs["form"] = TrunkEditForm
+        else:
+            kwargs["form"] = ReadOnlyBindingForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        if not obj.is_trunk:
+            return self.purchased_fieldsets
+        return self.call_trunk_fieldsets if obj.channel == Channel.CALL else self.whatsapp_trunk_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.change_readonly if obj is not None else ()
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and not obj.is_trunk:
+            return False  # nothing to edit in place: reassign or unbind it
+        return super().has_change_permission(request, obj)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        return {key: value for key, value in initial.items() if key not in ("sip_username", "sip_password")}
+
+    @sensitive_credentials
+    def add_view(self, request, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "title": _("Register external number")}
+        return super().add_view(request, form_url, extra_context)
+
+    @sensitive_credentials
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if "_addanother" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(
+            request,
+            _("Registered %(number)s on %(channel)s for %(agent)s.")
+            % {"number": obj.phone_number.e164, "channel": obj.channel, "agent": obj.agent.name},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(admin_url(obj.phone_number))
+
+    def response_change(self, request, obj):
+        if "_continue" in request.POST:
+            return super().response_change(request, obj)
+        self.message_user(
+            request,
+            _("Saved the %(channel)s trunk of %(number)s.") % {"channel": obj.channel, "number": obj.phone_number.e164},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(admin_url(obj.phone_number))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return HttpResponseRedirect(f"{reverse('admin:channels_app_channelbinding_unbind')}?ids={int(object_id)}")
+
+    # --- history -------------------------------------------------------------------------------
+
+    def history_view(self, request, object_id, extra_context=None):
+        binding = self.get_object(request, object_id)
+        if binding is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, binding):
+            raise PermissionDenied
+        number = binding.phone_number
+        events = [event for event in selectors.number_events(number=number) if event["channel"] == binding.channel]
+        return render_trail(self, request, binding, events, subject=f"{number.e164} · {binding.channel}")
+
+    # --- reassign and unbind ----------------------------------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("reassign/", wrap(self.reassign_view), name="channels_app_channelbinding_reassign"),
+            path("unbind/", wrap(self.unbind_view), name="channels_app_channelbinding_unbind"),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description=_("Reassign selected bindings to another agent"), permissions=["change"])
+    def reassign_selected(self, request, queryset):
+        return redirect_with_ids(self, request, queryset, "channels_app_channelbinding_reassign")
+
+    @admin.action(description=_("Unbind selected bindings"), permissions=["delete"])
+    def unbind_selected(self, request, queryset):
+        return redirect_with_ids(self, request, queryset, "channels_app_channelbinding_unbind")
+
+    def _selected(self, request) -> list[ChannelBinding]:
+        return list(
+            bindings_without_secrets(ChannelBinding.objects.filter(pk__in=selected_ids(request)))
+            .select_related("phone_number", "workspace")
+            .order_by("phone_number__number", "channel")
+        )
+
+    def _back(self, bindings: list[ChannelBinding]) -> str:
+        if len(bindings) == 1 and PhoneNumber.objects.filter(pk=bindings[0].phone_number_id).exists():
+            return admin_url(bindings[0].phone_number)
+        return reverse("admin:channels_app_channelbinding_changelist")
+
+    def _render(self, request, template: str, context: dict) -> TemplateResponse:
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request,
+            f"admin/channels_app/channelbinding/{template}",
+            {**self.admin_site.each_context(request), "opts": self.opts, **context},
+        )
+
+    def reassign_view(self, request):
+        """Give the selected bindings to one agent of their workspace: all of them, or none."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        bindings = self._selected(request)
+        if not bindings:
+            self.message_user(request, _("No bindings were selected."), messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:channels_app_channelbinding_changelist"))
+        workspaces = {binding.workspace_id for binding in bindings}
+        if len(workspaces) > 1:
+            self.message_user(request, _("Select bindings of one workspace to reassign them."), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:channels_app_channelbinding_changelist"))
+        workspace = bindings[0].workspace
+        form = ReassignForm(request.POST or None, workspace=workspace)
+        errors: dict[int, str] = {}
+        if request.method == "POST" and form.is_valid():
+            agent = form.cleaned_data["agent"]
+            actor = admin_actor(request)
+            with transaction.atomic():
+                for binding in bindings:
+                    try:
+                        services.binding_reassign(
+                            workspace=workspace, actor=actor, binding_uuid=binding.uuid, agent_uuid=agent.agent_uuid
+                        )
+                    except DomainError as exc:
+                        errors[binding.pk] = error_text(exc)
+                        if len(bindings) == 1:
+                            add_domain_error(form, exc, {"agent_uuid": "agent"})
+                if errors:
+                    transaction.set_rollback(True)
+            if not errors:
+                self.message_user(
+                    request,
+                    _("Reassigned %(what)s to %(agent)s.")
+                    % {
+                        "what": ", ".join(f"{b.phone_number.e164} ({b.channel})" for b in bindings),
+                        "agent": agent.name,
+                    },
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(self._back(bindings))
+        return self._render(
+            request,
+            "reassign.html",
+            {
+                "title": _("Reassign to another agent"),
+                "form": form,
+                "rows": [{"binding": binding, "error": errors.get(binding.pk)} for binding in bindings],
+                "ids": ",".join(str(binding.pk) for binding in bindings),
+                "workspace": workspace,
+                "back_url": self._back(bindings),
+            },
+        )
+
+    def unbind_view(self, request):
+        """Confirm, then remove the selected bindings (external numbers leave with their last trunk)."""
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        bindings = self._selected(request)
+        if not bindings:
+            self.message_user(request, _("No bindings were selected."), messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:channels_app_channelbinding_changelist"))
+        errors: dict[int, str] = {}
+        if request.method == "POST":
+            actor = admin_actor(request)
+            gone = []
+            with transaction.atomic():
+                for binding in bindings:
+                    try:
+                        remaining = services.binding_delete(
+                            workspace=binding.workspace, actor=actor, binding_uuid=binding.uuid
+                        )
+                    except DomainError as exc:
+                        errors[binding.pk] = error_text(exc)
+                    else:
+                        if remaining is None:
+                            gone.append(binding.phone_number.e164)
+                if errors:
+                    transaction.set_rollback(True)
+            if not errors:
+                text = _("Unbound %(what)s.") % {
+                    "what": ", ".join(f"{b.phone_number.e164} ({b.channel})" for b in bindings)
+                }
+                if gone:
+                    text += " " + _("%(numbers)s left the inventory with the last trunk.") % {
+                        "numbers": ", ".join(gone)
+                    }
+                self.message_user(request, text, messages.SUCCESS)
+                return HttpResponseRedirect(self._back(bindings))
+            self.message_user(request, _("Nothing was unbound: fix the problems below."), messages.ERROR)
+        return self._render(
+            request,
+            "unbind.html",
+            {
+                "title": _("Unbind"),
+                "rows": [{"binding": binding, "error": errors.get(binding.pk)} for binding in bindings],
+                "ids": ",".join(str(binding.pk) for binding in bindings),
+                "back_url": self._back(bindings),
+            },
+        )

@@ -1,0 +1,367 @@
+"""Forms of the staff admin. They shape input and hand it to one service each.
+
+SIP username and password are write-only: `PasswordInput(render_value=False)`, never an initial
+value; blank keeps what is stored and an explicit "clear" box clears it.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.utils.translation import gettext_lazy as _
+
+from channels_app import channel_settings as settings_doc
+from channels_app import selectors, services
+from channels_app.admin.base import ServiceForm
+from channels_app.models import Agent, Channel, Direction, TokenScope, Workspace
+from channels_app.validators import SIP_KEYS
+
+UNSET = services.UNSET
+TRUNK_CHANNEL_CHOICES = [(Channel.CALL, _("Call")), (Channel.WHATSAPP, _("WhatsApp"))]
+
+# Service error paths -> form fields, for everything that registers or edits a trunk.
+TRUNK_FIELD_MAP: dict[str, str | None] = {
+    "phone_number": "phone_number",
+    "agent_uuid": "agent",
+    "channel": "channel",
+    "name": "name",
+    "direction": "direction",
+    "additional_settings": "additional_settings",
+    "sip": None,  # "SIP settings apply to the call channel only": about the form as a whole
+    **{f"sip.{key}": f"sip_{key}" for key in SIP_KEYS},
+}
+
+PHONE_HELP = _("Any spelling with the country code: +1 (202) 555-0123, 12025550123, +44 20 7183 8750.")
+KEEP_HELP = _("Write-only. Leave blank to keep the stored value.")
+
+
+def secret_input() -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=KEEP_HELP,
+    )
+
+
+class AgentSelect(forms.Select):
+    """Agents grouped by workspace; each option names its workspace for the page's filter script."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workspace_of: dict[str, str] = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        workspace_id = self.workspace_of.get(str(value))
+        if workspace_id:
+            option["attrs"]["data-workspace"] = workspace_id
+        return option
+
+
+class AgentChoiceField(forms.ChoiceField):
+    """Pick an agent; the agents are listed per workspace (or of one workspace only)."""
+
+    widget = AgentSelect
+
+    def set_agents(self, *, workspace: Workspace | None = None) -> None:
+        if workspace is not None:
+            agents = selectors.agent_list(workspace=workspace).select_related("workspace")
+        else:
+            agents = Agent.objects.select_related("workspace").order_by("workspace__name", "name", "id")
+        groups: dict[str, list[tuple[str, str]]] = {}
+        workspace_of: dict[str, str] = {}
+        for agent in agents:
+            groups.setdefault(agent.workspace.name, []).append((str(agent.pk), agent.name))
+            workspace_of[str(agent.pk)] = str(agent.workspace_id)
+        self.choices = [("", "---------"), *groups.items()]
+        self.widget.workspace_of = workspace_of
+
+    def clean(self, value: Any) -> Agent | None:
+        value = super().clean(value)
+        return Agent.objects.filter(pk=value).first() if value else None
+
+
+class TrunkRegisterForm(ServiceForm):
+    """Register an external number on a channel: services.trunk_register, as the API's POST."""
+
+    field_map = TRUNK_FIELD_MAP
+
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
+    phone_number = forms.CharField(max_length=64, help_text=PHONE_HELP)
+    # Offered: call and WhatsApp. Any other value goes to the service, which answers with the
+    # contract's message (SMS: UNSUPPORTED_CHANNEL, pointing to the SMS assign endpoint).
+    channel = forms.CharField(widget=forms.Select(choices=TRUNK_CHANNEL_CHOICES), initial=Channel.CALL)
+    agent = AgentChoiceField()
+    name = forms.CharField(required=False, help_text=_("Leave blank for the default, e.g. call_trunk_12025550123."))
+    direction = forms.ChoiceField(
+        required=False,
+        choices=[("", _("Default (both)")), *Direction.choices],
+        help_text=_("Call only; ignored for WhatsApp."),
+    )
+    sip_gateway = forms.CharField(required=False, help_text=_("Host name or IP address, no scheme or port."))
+    sip_port = forms.CharField(required=False, help_text=_("1-65535; blank means 5060."))
+    sip_secondary_gateway = forms.CharField(required=False)
+    sip_username = secret_input()
+    sip_password = secret_input()
+    additional_settings = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_('A JSON object, e.g. {"region": "eu"}. At most 16 KiB.'),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        workspace = self._chosen_workspace()
+        self.fields["agent"].set_agents(workspace=workspace)
+        self.fields["sip_username"].help_text = _("Write-only: never shown again.")
+        self.fields["sip_password"].help_text = _("Write-only: never shown again.")
+
+    def _chosen_workspace(self) -> Workspace | None:
+        """With a workspace given in the address (?workspace=ID), list only its agents."""
+        raw = self.initial.get("workspace")
+        if raw and str(raw).isdigit() and not self.is_bound:
+            return Workspace.objects.filter(pk=raw).first()
+        return None
+
+    def perform(self, data: dict[str, Any]):
+        sip = {key: data[f"sip_{key}"] for key in SIP_KEYS if data.get(f"sip_{key}")}
+        settings = data.get("additional_settings")
+        return services.trunk_register(
+            workspace=data["workspace"],
+            actor=self.actor,
+            phone_number=data["phone_number"],
+            agent_uuid=data["agent"].agent_uuid,
+            channel=data["channel"],
+            name=data.get("name") or UNSET,
+            direction=data.get("direction") or UNSET,
+            sip=sip or UNSET,
+            additional_settings=UNSET if settings is None else settings,
+        )
+
+
+class TrunkEditForm(ServiceForm):
+    """Edit a trunk: services.trunk_update with only what changed (rule 8 merge semantics)."""
+
+    field_map = TRUNK_FIELD_MAP
+
+    name = forms.CharField(required=False, help_text=_("Leave blank to go back to the default name."))
+    direction = forms.ChoiceField(choices=Direction.choices)
+    sip_gateway = forms.CharField(required=False, help_text=_("Host name or IP address; blank clears it."))
+    sip_port = forms.CharField(required=False, help_text=_("1-65535; blank means 5060."))
+    sip_secondary_gateway = forms.CharField(required=False)
+    sip_username = secret_input()
+    clear_sip_username = forms.BooleanField(required=False, label=_("Clear the stored SIP username"))
+    sip_password = secret_input()
+    clear_sip_password = forms.BooleanField(required=False, label=_("Clear the stored SIP password"))
+    additional_settings = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Replaced whole. Empty clears it."),
+    )
+
+    CALL_ONLY = ("direction", "sip_gateway", "sip_port", "sip_secondary_gateway", "sip_username", "sip_password")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        binding = self.instance
+        if binding.channel != Channel.CALL:
+            for field in (*self.CALL_ONLY, "clear_sip_username", "clear_sip_password"):
+                self.fields.pop(field, None)
+        # Initial values: never the username or password.
+        self.initial.update(
+            {
+                "name": binding.name,
+                "additional_settings": binding.additional_settings or None,
+            }
+        )
+        if binding.channel == Channel.CALL:
+            self.initial.update(
+                {
+                    "direction": binding.direction,
+                    "sip_gateway": binding.sip_gateway or "",
+                    "sip_port": binding.sip_port or "",
+                    "sip_secondary_gateway": binding.sip_secondary_gateway or "",
+                }
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for key in ("username", "password"):
+            if data.get(f"clear_sip_{key}") and data.get(f"sip_{key}"):
+                self.add_error(f"sip_{key}", _("Enter a new value or tick the clear box, not both."))
+        return data
+
+    def perform(self, data: dict[str, Any]):
+        binding = self.instance
+        changed = set(self.changed_data)
+        kwargs: dict[str, Any] = {}
+        if "name" in changed:
+            kwargs["name"] = data["name"] or None
+        if "direction" in changed:
+            kwargs["direction"] = data["direction"]
+        sip: dict[str, str] = {}
+        for key in ("gateway", "secondary_gateway", "port"):
+            if f"sip_{key}" in changed:
+                sip[key] = data[f"sip_{key}"] or ""
+        for key in ("username", "password"):
+            if data.get(f"clear_sip_{key}"):
+                sip[key] = ""
+            elif data.get(f"sip_{key}"):
+                sip[key] = data[f"sip_{key}"]
+        if sip:
+            kwargs["sip"] = sip
+        if "additional_settings" in changed:
+            kwargs["additional_settings"] = data["additional_settings"] or {}
+        return services.trunk_update(
+            workspace=binding.workspace,
+            actor=self.actor,
+            phone_number=binding.phone_number.e164,
+            channel=binding.channel,
+            **kwargs,
+        )
+
+
+class ReadOnlyBindingForm(ServiceForm):
+    """A binding on a purchased number has nothing to edit in place: reassign or unbind it."""
+
+    def perform(self, data: dict[str, Any]):
+        return self.instance
+
+
+class ReassignForm(forms.Form):
+    """Pick the agent to give the selected binding(s) to (services.binding_reassign)."""
+
+    agent = AgentChoiceField(label=_("New agent"))
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].set_agents(workspace=workspace)
+
+
+_LIST_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class NumberSettingsForm(ServiceForm):
+    """A number's channel settings: services.number_update_settings with what changed only."""
+
+    voice_enabled = forms.BooleanField(required=False, label=_("Voice enabled"))
+    voice_channel_limit = forms.IntegerField(required=False, label=_("Voice channel limit"))
+    voice_whitelisted_destinations = forms.CharField(
+        required=False, label=_("Voice destinations"), help_text=_("ISO country codes, e.g. US, CA, GB.")
+    )
+    sms_enabled = forms.BooleanField(required=False, label=_("SMS enabled"))
+    sms_channel_limit = forms.IntegerField(required=False, label=_("SMS channel limit"))
+    sms_whitelisted_destinations = forms.CharField(
+        required=False, label=_("SMS destinations"), help_text=_("ISO country codes, e.g. US, CA, GB.")
+    )
+    inbound_enabled = forms.BooleanField(required=False, label=_("Inbound enabled"))
+    inbound_channel_limit = forms.IntegerField(required=False, label=_("Inbound channel limit"))
+
+    field_map = {
+        f"channel_settings.{section}.{key}": f"{section}_{key}"
+        for section, keys in settings_doc.SECTIONS.items()
+        for key in keys
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        current = settings_doc.normalised(self.instance.channel_settings)
+        for section, keys in settings_doc.SECTIONS.items():
+            for key in keys:
+                value = current[section][key]
+                if key == "whitelisted_destinations":
+                    value = ", ".join(value)
+                self.initial[f"{section}_{key}"] = value
+
+    def perform(self, data: dict[str, Any]):
+        patch: dict[str, dict[str, Any]] = {}
+        for field in self.changed_data:
+            section, key = field.split("_", 1)
+            value = data[field]
+            if key == "whitelisted_destinations":
+                value = [code for code in _LIST_SEPARATORS.split(value or "") if code]
+            patch.setdefault(section, {})[key] = value
+        number = self.instance
+        if not patch:
+            return number
+        return services.number_update_settings(
+            workspace=number.workspace,
+            actor=self.actor,
+            phone_number_uuid=number.phone_number_uuid,
+            channel_settings=patch,
+        )
+
+
+class PurchasedNumberForm(ServiceForm):
+    """Enter a number bought from a carrier: services.number_add_purchased."""
+
+    field_map = {"number": "number"}
+
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
+    number = forms.CharField(max_length=64, help_text=PHONE_HELP)
+    voice = forms.BooleanField(required=False, initial=True)
+    sms = forms.BooleanField(required=False)
+    mms = forms.BooleanField(required=False)
+    fax = forms.BooleanField(required=False)
+    emergency = forms.BooleanField(required=False)
+    local_calling = forms.BooleanField(required=False, initial=True)
+    monthly_fee = forms.DecimalField(max_digits=8, decimal_places=2, min_value=0, initial=Decimal("1.15"))
+    currency = forms.CharField(max_length=3, initial="USD")
+
+    CAPABILITIES = ("voice", "sms", "mms", "fax", "emergency", "local_calling")
+
+    def perform(self, data: dict[str, Any]):
+        return services.number_add_purchased(
+            workspace=data["workspace"],
+            actor=self.actor,
+            number=data["number"],
+            capabilities={key: bool(data.get(key)) for key in self.CAPABILITIES},
+            monthly_fee=data["monthly_fee"],
+            currency=data["currency"].upper(),
+        )
+
+
+class TokenCreateForm(ServiceForm):
+    """Create an API token for a workspace: services.token_create. The token is shown once."""
+
+    field_map = {"name": "name", "scope": "scope", "expires_at": "expires_at"}
+
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
+    name = forms.CharField(max_length=100)
+    scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.READ_WRITE)
+    expires_at = forms.SplitDateTimeField(
+        required=False, widget=AdminSplitDateTime, help_text=_("Optional. Leave blank for no expiry.")
+    )
+
+    def perform(self, data: dict[str, Any]):
+        token, self.plaintext = services.token_create(
+            workspace=data["workspace"],
+            actor=self.actor,
+            name=data["name"],
+            scope=data["scope"],
+            expires_at=data.get("expires_at"),
+        )
+        return token
+
+
+class CsvImportForm(forms.Form):
+    """Upload a CSV of trunks (contract §6 columns) for one workspace."""
+
+    MAX_BYTES = 5 * 1024 * 1024
+
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("UTF-8 CSV with the header of the README's 'Bulk registration from CSV' section. At most 5 MB."),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 5 MB; use the import_trunks command."))
+        return upload

@@ -1,0 +1,344 @@
+"""Phone numbers: the inventory, with bindings inline, search in any spelling, release, import."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from channels_app import selectors, services
+from channels_app.admin import import_views
+from channels_app.admin.base import (
+    FastChangeListMixin,
+    ReadOnlyInline,
+    ServiceAdminMixin,
+    admin_actor,
+    admin_url,
+    error_text,
+    redirect_with_ids,
+    selected_ids,
+)
+from channels_app.admin.filters import (
+    NUMBER_SEARCH_HELP,
+    NumberAgentFilter,
+    NumberChannelFilter,
+    NumberDirectionFilter,
+    search_by_number,
+)
+from channels_app.admin.forms import NumberSettingsForm, PurchasedNumberForm
+from channels_app.admin.history import render_trail
+from channels_app.errors import DomainError
+from channels_app.models import SIP_FIELDS, Channel, ChannelBinding, PhoneNumber, Source
+
+CHANNEL_ORDER = (Channel.CALL, Channel.WHATSAPP, Channel.SMS)
+
+
+def credentials_status(binding: ChannelBinding) -> str:
+    """ "set / not set" for username and password, from NULL-ness: nothing is decrypted."""
+    if binding.channel != Channel.CALL or not binding.is_trunk:
+        return "—"
+    has_username = getattr(binding, "has_username", None)
+    has_password = getattr(binding, "has_password", None)
+    if has_username is None:
+        has_username, has_password = bool(binding.sip_username), bool(binding.sip_password)
+    state = {True: _("set"), False: _("not set")}
+    text = _("username %(u)s, password %(p)s") % {"u": state[bool(has_username)], "p": state[bool(has_password)]}
+    if binding.credentials_updated_at:
+        return format_html(
+            "{} · {} {}", text, _("changed"), binding.credentials_updated_at.strftime("%Y-%m-%d %H:%M UTC")
+        )
+    return text
+
+
+def bindings_without_secrets(queryset):
+    """Bindings with their agent, the SIP columns left unread, and whether credentials are set."""
+    return (
+        queryset.select_related("agent")
+        .defer(*SIP_FIELDS)
+        .annotate(
+            has_username=ExpressionWrapper(Q(sip_username__isnull=False), output_field=BooleanField()),
+            has_password=ExpressionWrapper(Q(sip_password__isnull=False), output_field=BooleanField()),
+        )
+    )
+
+
+class BindingInline(ReadOnlyInline):
+    """The number's bindings; each row links to its own pages (edit, reassign, unbind)."""
+
+    model = ChannelBinding
+    fk_name = "phone_number"
+    verbose_name = _("channel binding")
+    verbose_name_plural = _("channel bindings")
+    fields = ("channel", "agent_name", "kind", "name", "direction", "credentials", "links")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return bindings_without_secrets(super().get_queryset(request)).order_by("channel")
+
+    @admin.display(description=_("agent"))
+    def agent_name(self, binding):
+        return format_html('<a href="{}">{}</a>', admin_url(binding.agent), binding.agent.name)
+
+    @admin.display(description=_("kind"))
+    def kind(self, binding):
+        return _("trunk") if binding.is_trunk else _("purchased binding")
+
+    @admin.display(description=_("SIP credentials"))
+    def credentials(self, binding):
+        return credentials_status(binding)
+
+    @admin.display(description=_("actions"))
+    def links(self, binding):
+        ids = f"?ids={binding.pk}"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
+            admin_url(binding),
+            _("edit") if binding.is_trunk else _("view"),
+            reverse("admin:channels_app_channelbinding_reassign") + ids,
+            _("reassign"),
+            reverse("admin:channels_app_channelbinding_unbind") + ids,
+            _("unbind"),
+            admin_url(binding, "history"),
+            _("history"),
+        )
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
+    list_display = ("number", "workspace", "source", "type", "country_code", "call", "whatsapp", "sms", "status")
+    list_display_links = ("number",)
+    list_filter = (
+        "workspace",
+        "source",
+        NumberChannelFilter,
+        NumberAgentFilter,
+        NumberDirectionFilter,
+        "type",
+        "status",
+    )
+    list_select_related = ("workspace",)
+    search_fields = ("location", "workspace__name", "workspace__slug")
+    search_help_text = NUMBER_SEARCH_HELP
+    ordering = ("number",)
+    inlines = [BindingInline]
+    actions = ["release_selected"]
+    view_on_site = False
+
+    add_fieldsets = (
+        (None, {"fields": ("workspace", "number")}),
+        (_("Capabilities"), {"fields": (("voice", "sms", "mms"), ("fax", "emergency", "local_calling"))}),
+        (_("Billing"), {"fields": ("monthly_fee", "currency")}),
+    )
+    change_fieldsets = (
+        (None, {"fields": ("number_display", "workspace", "source", "status", "type", "country_code", "location")}),
+        (
+            _("Capabilities, billing, compliance"),
+            {"fields": ("capabilities", "billing", "compliance", "purchased_at")},
+        ),
+        (
+            _("Channel settings"),
+            {
+                "fields": (
+                    ("voice_enabled", "voice_channel_limit", "voice_whitelisted_destinations"),
+                    ("sms_enabled", "sms_channel_limit", "sms_whitelisted_destinations"),
+                    ("inbound_enabled", "inbound_channel_limit"),
+                )
+            },
+        ),
+        (_("Record"), {"fields": ("phone_number_uuid", "created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    change_readonly = (
+        "number_display",
+        "workspace",
+        "source",
+        "status",
+        "type",
+        "country_code",
+        "location",
+        "capabilities",
+        "billing",
+        "compliance",
+        "purchased_at",
+        "phone_number_uuid",
+        "created_at",
+        "updated_at",
+    )
+
+    # --- list -------------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        bindings = ChannelBinding.objects.select_related("agent").only(
+            "id", "phone_number_id", "channel", "agent__id", "agent__name"
+        )
+        return super().get_queryset(request).prefetch_related(Prefetch("bindings", queryset=bindings))
+
+    def get_search_results(self, request, queryset, search_term):
+        found = search_by_number(queryset, search_term, number_field="number", uuid_field="phone_number_uuid")
+        if found is not None:
+            return found, False
+        return super().get_search_results(request, queryset, search_term)
+
+    def _agent_on(self, number, channel) -> str:
+        for binding in number.bindings.all():
+            if binding.channel == channel:
+                return binding.agent.name
+        return "—"
+
+    @admin.display(description=_("call"))
+    def call(self, number):
+        return self._agent_on(number, Channel.CALL)
+
+    @admin.display(description=_("WhatsApp"))
+    def whatsapp(self, number):
+        return self._agent_on(number, Channel.WHATSAPP)
+
+    @admin.display(description=_("SMS"))
+    def sms(self, number):
+        return self._agent_on(number, Channel.SMS)
+
+    # --- add and change ---------------------------------------------------------------------
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = NumberSettingsForm if obj is not None else PurchasedNumberForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        return self.change_fieldsets if obj is not None else self.add_fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.change_readonly if obj is not None else ()
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def add_view(self, request, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "title": _("Add a purchased number")}
+        return super().add_view(request, form_url, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_release": self.has_release_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, _("%(number)s was added to the inventory.") % {"number": obj}, messages.SUCCESS)
+        return HttpResponseRedirect(admin_url(obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Numbers leave the inventory by release (purchased) or with their last trunk (external).
+        return False
+
+    def has_release_permission(self, request) -> bool:
+        return request.user.has_perm("channels_app.delete_phonenumber")
+
+    @admin.display(description=_("number"))
+    def number_display(self, number):
+        return number.e164
+
+    @admin.display(description=_("capabilities"))
+    def capabilities(self, number):
+        names = ("voice", "sms", "mms", "fax", "emergency", "local_calling")
+        return ", ".join(name for name in names if getattr(number, f"{name}_capable")) or "—"
+
+    @admin.display(description=_("billing"))
+    def billing(self, number):
+        return f"{number.monthly_fee} {number.currency} / month"
+
+    @admin.display(description=_("compliance"))
+    def compliance(self, number):
+        requirements = number.compliance_requirements or []
+        if not requirements:
+            return number.get_compliance_status_display()
+        return format_html(
+            "{}: {}", number.get_compliance_status_display(), format_html_join(", ", "{}", ((r,) for r in requirements))
+        )
+
+    # --- history --------------------------------------------------------------------------------
+
+    def history_view(self, request, object_id, extra_context=None):
+        number = self.get_object(request, object_id)
+        if number is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, number):
+            raise PermissionDenied
+        return render_trail(self, request, number, selectors.number_events(number=number), subject=number.e164)
+
+    # --- release --------------------------------------------------------------------------------
+
+    @admin.action(description=_("Release selected purchased numbers"), permissions=["release"])
+    def release_selected(self, request, queryset):
+        return redirect_with_ids(self, request, queryset, "channels_app_phonenumber_release")
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("release/", wrap(self.release_view), name="channels_app_phonenumber_release"),
+            path(
+                "import/",
+                wrap(import_views.ImportView.as_view(model_admin=self)),
+                name="channels_app_phonenumber_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def release_view(self, request):
+        """Confirm, then release every selected purchased number, or none of them."""
+        if not self.has_release_permission(request):
+            raise PermissionDenied
+        numbers = list(
+            PhoneNumber.objects.filter(pk__in=selected_ids(request))
+            .select_related("workspace")
+            .prefetch_related(
+                Prefetch(
+                    "bindings",
+                    queryset=ChannelBinding.objects.select_related("agent").only(
+                        "id", "phone_number_id", "channel", "agent__id", "agent__name"
+                    ),
+                )
+            )
+            .order_by("number")
+        )
+        if not numbers:
+            self.message_user(request, _("No numbers were selected."), messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:channels_app_phonenumber_changelist"))
+        errors: dict[int, str] = {}
+        if request.method == "POST":
+            actor = admin_actor(request)
+            with transaction.atomic():
+                for number in numbers:
+                    try:
+                        services.number_release(
+                            workspace=number.workspace, actor=actor, phone_number_uuid=number.phone_number_uuid
+                        )
+                    except DomainError as exc:
+                        errors[number.pk] = error_text(exc)
+                if errors:
+                    transaction.set_rollback(True)
+            if not errors:
+                self.message_user(
+                    request,
+                    _("Released %(n)d number(s): %(numbers)s.")
+                    % {"n": len(numbers), "numbers": ", ".join(n.e164 for n in numbers)},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:channels_app_phonenumber_changelist"))
+            self.message_user(request, _("Nothing was released: fix the problems below."), messages.ERROR)
+        rows = [
+            {"number": number, "error": errors.get(number.pk), "bindings": list(number.bindings.all())}
+            for number in numbers
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Release purchased numbers"),
+            "rows": rows,
+            "ids": ",".join(str(number.pk) for number in numbers),
+            "has_external": any(number.source == Source.EXTERNAL for number in numbers),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/channels_app/phonenumber/release.html", context)

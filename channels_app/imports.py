@@ -1,0 +1,315 @@
+"""Bulk registration of trunks from CSV: one engine for the admin page and `import_trunks`.
+
+Format (contract §6), one trunk per row:
+
+    phone_number,channel,agent_uuid,name,direction,sip_gateway,sip_port,sip_username,
+    sip_password,sip_secondary_gateway,additional_settings
+
+`phone_number`, `channel` and `agent_uuid` are required columns; the others may be left out of
+the header. Columns may come in any order; an unknown column refuses the whole file (a typo such
+as `sip_pasword` must not be silently ignored). An empty cell means "not given".
+`additional_settings` is a JSON object. Rows where every cell is empty are skipped.
+
+Every row goes through `services.trunk_register`, the same rules as the API and the admin form.
+All rows run in one transaction with a savepoint each: a refused row is rolled back alone and
+reported; a dry run rolls everything back at the end, so a preview sees exactly what a commit
+would do, including conflicts between rows of the same file. Reports never carry the SIP
+username or password, only whether a row sets them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from channels_app import services
+from channels_app.audit import Actor
+from channels_app.errors import DomainError
+from channels_app.models import Workspace
+
+COLUMNS = (
+    "phone_number",
+    "channel",
+    "agent_uuid",
+    "name",
+    "direction",
+    "sip_gateway",
+    "sip_port",
+    "sip_username",
+    "sip_password",
+    "sip_secondary_gateway",
+    "additional_settings",
+)
+REQUIRED_COLUMNS = ("phone_number", "channel", "agent_uuid")
+SECRET_COLUMNS = ("sip_username", "sip_password")
+SIP_COLUMNS = {
+    "sip_gateway": "gateway",
+    "sip_port": "port",
+    "sip_username": "username",
+    "sip_password": "password",
+    "sip_secondary_gateway": "secondary_gateway",
+}
+# Errors naming no field, but clearly about one column.
+_COLUMN_BY_CODE = {"AGENT_NOT_FOUND": "agent_uuid", "TRUNK_NOT_FOUND": "phone_number"}
+
+Progress = Callable[[int, int, int, int], None]  # (done, total, valid, refused)
+
+
+class CsvFormatError(ValueError):
+    """The file as a whole cannot be read: nothing of it is imported."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    column: str | None  # a CSV column, or None for the row as a whole
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.column}: {self.message}" if self.column else self.message
+
+
+@dataclass
+class Row:
+    """One data row of the file, its outcome, and what may be shown of it."""
+
+    line: int
+    cells: dict[str, str]
+    errors: list[RowError] = field(default_factory=list)
+    e164: str | None = None
+    trunk_name: str | None = None
+    done: bool = False  # passed every rule (dry run) or written (commit)
+
+    @property
+    def ok(self) -> bool:
+        return self.done and not self.errors
+
+    def cell(self, column: str) -> str:
+        """A cell fit to show: the secrets only as "set" or empty."""
+        value = self.cells.get(column, "")
+        if column in SECRET_COLUMNS:
+            return _("set") if value else ""
+        return value
+
+    @property
+    def shown(self) -> dict[str, str]:
+        return {column: self.cell(column) for column in COLUMNS}
+
+    def report_line(self, *, dry_run: bool) -> str:
+        """One line of the command's per-row report (never a secret)."""
+        where = f"line {self.line}: {self.cells.get('phone_number', '')!s} {self.cells.get('channel', '')!s}".rstrip()
+        if self.ok:
+            verb = _("valid") if dry_run else _("registered")
+            return f"{where}: {verb} as {self.e164} ({self.trunk_name})"
+        problems = "; ".join(f"{error} [{error.code}]" for error in self.errors)
+        return f"{where}: refused - {problems}"
+
+
+@dataclass
+class ImportReport:
+    rows: list[Row]
+    dry_run: bool
+
+    @property
+    def valid(self) -> list[Row]:
+        return [row for row in self.rows if row.ok]
+
+    @property
+    def refused(self) -> list[Row]:
+        return [row for row in self.rows if not row.ok]
+
+    @property
+    def valid_count(self) -> int:
+        return sum(1 for row in self.rows if row.ok)
+
+    @property
+    def refused_count(self) -> int:
+        return len(self.rows) - self.valid_count
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def _text(source: str | bytes | IO) -> str:
+    if hasattr(source, "read"):
+        source = source.read()
+    if isinstance(source, bytes):
+        try:
+            source = source.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise CsvFormatError(_("The file must be UTF-8 encoded CSV.")) from exc
+    return source.removeprefix("\ufeff")
+
+
+def read_rows(source: str | bytes | IO) -> list[Row]:
+    """Parse the CSV into rows; raise CsvFormatError when the file as a whole is unusable."""
+    text = _text(source)
+    if not text.strip():
+        raise CsvFormatError(_("The file is empty."))
+    if "\x00" in text:
+        raise CsvFormatError(_("The file contains NUL characters; it is not a CSV text file."))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip().lower() for name in next(reader)]
+    except csv.Error as exc:
+        raise CsvFormatError(_("The header cannot be read as CSV: %(error)s") % {"error": exc}) from exc
+    _check_header(header)
+    rows: list[Row] = []
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in record):
+                continue
+            row = Row(line=line, cells={})
+            if len(record) > len(header):
+                row.errors.append(
+                    RowError(None, "VALIDATION_ERROR", _("This row has more cells than the header has columns."))
+                )
+            for name, value in zip(header, record, strict=False):
+                row.cells[name] = value if name in SECRET_COLUMNS else value.strip()
+            rows.append(row)
+    except csv.Error as exc:
+        raise CsvFormatError(
+            _("Line %(line)d cannot be read as CSV: %(error)s") % {"line": reader.line_num, "error": exc}
+        ) from exc
+    return rows
+
+
+def _check_header(header: list[str]) -> None:
+    problems = []
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        problems.append(_("Missing column(s): %(names)s.") % {"names": ", ".join(missing)})
+    unknown = [name for name in header if name not in COLUMNS]
+    if unknown:
+        problems.append(
+            _("Unknown column(s): %(names)s. Expected: %(expected)s.")
+            % {"names": ", ".join(name or '""' for name in unknown), "expected": ",".join(COLUMNS)}
+        )
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        problems.append(_("Repeated column(s): %(names)s.") % {"names": ", ".join(repeated)})
+    if problems:
+        raise CsvFormatError(" ".join(problems))
+
+
+# --- registering ---------------------------------------------------------------------------------
+
+
+class _Discard(Exception):
+    """Roll back a row that the service accepted but the file itself got wrong."""
+
+
+def _register_kwargs(row: Row) -> dict[str, Any]:
+    """The service's keyword arguments; empty cells are "not given". Shape errors go to the row."""
+    cells = row.cells
+    kwargs: dict[str, Any] = {
+        "phone_number": cells.get("phone_number", ""),
+        "channel": cells.get("channel", ""),
+        "agent_uuid": cells.get("agent_uuid", ""),
+    }
+    if cells.get("name"):
+        kwargs["name"] = cells["name"]
+    if cells.get("direction"):
+        kwargs["direction"] = cells["direction"]
+    sip = {key: cells[column] for column, key in SIP_COLUMNS.items() if cells.get(column)}
+    if sip:
+        kwargs["sip"] = sip
+    raw_settings = cells.get("additional_settings")
+    if raw_settings:
+        try:
+            kwargs["additional_settings"] = json.loads(raw_settings)
+        except ValueError:
+            row.errors.append(
+                RowError("additional_settings", "VALIDATION_ERROR", _('Must be a JSON object, e.g. {"region": "eu"}.'))
+            )
+    return kwargs
+
+
+def _column(path: str | None, code: str) -> str | None:
+    if path is None:
+        return _COLUMN_BY_CODE.get(code)
+    if path.startswith("sip."):
+        path = "sip_" + path[4:]
+    return path if path in COLUMNS else None
+
+
+def _row_errors(exc: DomainError) -> list[RowError]:
+    """A refusal as row errors, each on the CSV column it is about (or the row as a whole)."""
+    if exc.fields:
+        pairs = [(path, str(message)) for path, messages in exc.fields.items() for message in messages]
+    else:
+        text = exc.message
+        if exc.details and exc.details.rstrip(".") != exc.message.rstrip("."):
+            text = f"{exc.message} {exc.details}"
+        pairs = [(exc.field, text)]
+    errors = []
+    for path, message in pairs:
+        column = _column(path, exc.code)
+        if column is None and path not in (None, "non_field_errors", "sip"):
+            message = f"{path}: {message}"
+        errors.append(RowError(column, exc.code, message))
+    return errors
+
+
+def register_rows(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    rows: Iterable[Row],
+    dry_run: bool,
+    progress: Progress | None = None,
+    progress_every: int = 500,
+) -> ImportReport:
+    """Register every row through services.trunk_register in one transaction.
+
+    Each row runs in its own savepoint: a refused row leaves nothing behind, the valid ones are
+    written together when the transaction commits. With `dry_run` the whole transaction is
+    rolled back: nothing is written and no audit event remains.
+    """
+    rows = list(rows)
+    total = len(rows)
+    valid = refused = 0
+    scope = services.rolled_back() if dry_run else transaction.atomic()
+    with scope:
+        for done, row in enumerate(rows, start=1):
+            kwargs = _register_kwargs(row)
+            try:
+                with transaction.atomic():
+                    binding = services.trunk_register(workspace=workspace, actor=actor, **kwargs)
+                    if row.errors:
+                        raise _Discard
+            except DomainError as exc:
+                row.errors.extend(_row_errors(exc))
+            except _Discard:
+                pass
+            else:
+                row.done = True
+                row.e164 = binding.phone_number.e164
+                row.trunk_name = binding.name
+            if row.ok:
+                valid += 1
+            else:
+                refused += 1
+            if progress is not None and (done % progress_every == 0 or done == total):
+                progress(done, total, valid, refused)
+    return ImportReport(rows=rows, dry_run=dry_run)
+
+
+def import_csv(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    source: str | bytes | IO,
+    dry_run: bool,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Read and register a whole file. Raises CsvFormatError when the file itself is unusable."""
+    return register_rows(workspace=workspace, actor=actor, rows=read_rows(source), dry_run=dry_run, progress=progress)

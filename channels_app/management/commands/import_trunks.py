@@ -1,0 +1,70 @@
+"""Register trunks in bulk from a CSV file (contract §6), with progress and a per-row report.
+
+    manage.py import_trunks WORKSPACE_SLUG FILE.csv [--dry-run]
+
+The same engine as the admin's bulk registration (channels_app.imports): every row goes through
+services.trunk_register; valid rows are written together in one transaction, refused rows are
+reported and not written. `--dry-run` checks every row and writes nothing.
+
+Output: the per-row report on stdout, progress on stderr. Exit status 0 when every row was
+registered (or, with --dry-run, would be); 1 when the workspace or file is unusable or any row
+was refused (the valid rows are still written unless --dry-run).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from channels_app import imports
+from channels_app.audit import Actor
+from channels_app.models import Workspace
+
+
+class Command(BaseCommand):
+    help = "Register trunks from a CSV file for WORKSPACE_SLUG (same rules as the API); --dry-run writes nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("workspace_slug")
+        parser.add_argument("csv_file", help="UTF-8 CSV with the columns listed in the README.")
+        parser.add_argument("--dry-run", action="store_true", help="Check every row; write nothing.")
+
+    def handle(self, *args, workspace_slug: str, csv_file: str, dry_run: bool, **options):
+        workspace = Workspace.objects.filter(slug=workspace_slug).first()
+        if workspace is None:
+            raise CommandError(f"No workspace with slug {workspace_slug!r}.")
+        path = Path(csv_file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {csv_file}: {exc.strerror or exc}.") from exc
+        try:
+            rows = imports.read_rows(data)
+        except imports.CsvFormatError as exc:
+            raise CommandError(f"{csv_file}: {exc}") from exc
+
+        mode = "checking (dry run)" if dry_run else "importing"
+        self.stderr.write(f"{mode} {len(rows)} rows of {csv_file} into workspace {workspace.slug}")
+        report = imports.register_rows(
+            workspace=workspace,
+            actor=Actor.command("import_trunks"),
+            rows=rows,
+            dry_run=dry_run,
+            progress=self._progress,
+        )
+        for row in report.rows:
+            self.stdout.write(row.report_line(dry_run=dry_run))
+
+        total, valid, refused = len(report.rows), report.valid_count, report.refused_count
+        if dry_run:
+            summary = f"Dry run: {valid} of {total} rows would be registered, {refused} refused. Nothing was written."
+        else:
+            summary = f"Registered {valid} of {total} rows, {refused} refused."
+        if refused:
+            written = "nothing was written" if dry_run else f"the {valid} valid rows were registered"
+            raise CommandError(f"{summary} {refused} row(s) refused (see the report above); {written}.")
+        self.stdout.write(self.style.SUCCESS(summary))
+
+    def _progress(self, done: int, total: int, valid: int, refused: int) -> None:
+        self.stderr.write(f"  {done}/{total} rows checked: {valid} valid, {refused} refused")
