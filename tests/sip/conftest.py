@@ -1,0 +1,40 @@
+"""Fixtures of the trunk check tests: a real SIP peer (see peer.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.sip.peer import PortTaken, SippPeer, free_udp_port, require_sipp
+
+
+@pytest.fixture
+def sip_peer(tmp_path):
+    """start(scenario, username=..., password=..., host=..., port=...) -> a running SippPeer."""
+    require_sipp()
+    peers: list[SippPeer] = []
+
+    def start(
+        scenario: str, *, username: str = "", password: str = "", host: str = "127.0.0.1", port: int | None = None
+    ) -> SippPeer:
+        for _ in range(5):
+            try:
+                peer = SippPeer(
+                    scenario,
+                    tmp_path,
+                    host=host,
+                    port=port or free_udp_port(host),
+                    username=username or "nobody",
+                    password=password or "nothing",
+                )
+                break
+            except PortTaken:
+                if port is not None:
+                    raise
+        else:
+            raise RuntimeError("no port could be bound for sipp")
+        peers.append(peer)
+        return peer
+
+    yield start
+    for peer in peers:
+        peer.stop()
