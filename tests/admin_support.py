@@ -5,9 +5,14 @@ Everything runs through Django's test client against the real database; nothing 
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from typing import Any
 
 from django.urls import reverse
+
+from channels_app import imports
 
 REGISTER_URL = "/admin/channels_app/channelbinding/add/"
 NUMBERS_URL = "/admin/channels_app/phonenumber/"
@@ -50,8 +55,6 @@ def trunk_edit_data(binding, **fields: Any) -> dict[str, Any]:
     """POST data of a trunk's change form, as the page renders it (secrets blank), plus overrides."""
     data: dict[str, Any] = {"name": binding.name, "additional_settings": ""}
     if binding.additional_settings:
-        import json
-
         data["additional_settings"] = json.dumps(binding.additional_settings)
     if binding.channel == "call":
         data.update(
@@ -83,3 +86,20 @@ def form_errors(response) -> dict[str, list[str]]:
     context = response.context
     form = context["adminform"].form if "adminform" in context else context["form"]
     return {field: [str(message) for message in messages] for field, messages in form.errors.items()}
+
+
+HEADER = ",".join(imports.COLUMNS)
+
+
+def csv_text(*rows: str, header: str = HEADER) -> str:
+    """A CSV file of the contract's columns with the given data lines."""
+    return "\n".join([header, *rows]) + "\n"
+
+
+def row(number: str, agent, channel: str = "call", **cells: str) -> str:
+    """One CSV data line: a trunk for `agent`, other columns empty unless given."""
+    values = dict.fromkeys(imports.COLUMNS, "")
+    values.update(phone_number=number, channel=channel, agent_uuid=str(agent.agent_uuid), **cells)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([values[column] for column in imports.COLUMNS])
+    return out.getvalue()

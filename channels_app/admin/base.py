@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import construct_change_message
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import router, transaction
@@ -140,7 +141,11 @@ class ServiceAdminMixin:
         """Already saved by the service during validation."""
 
     def save_related(self, request, form, formsets, change):
-        """Nothing related is edited through these forms."""
+        """Nothing related is edited through these forms (inlines are read-only)."""
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # Field names only, never values: the admin log says "Changed SIP password", nothing more.
+        return construct_change_message(form, [], add)
 
 
 class CappedCountPaginator(Paginator):

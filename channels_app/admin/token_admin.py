@@ -88,9 +88,6 @@ class ApiTokenAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "can_revoke": self.has_revoke_permission(request)}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def construct_change_message(self, request, form, formsets, add=False):
-        return [{"added": {}}] if add else []
-
     def response_add(self, request, obj, post_url_continue=None):
         """Show the token once, on this page only: it is in no redirect, message or session."""
         plaintext = getattr(self._last_form(request), "plaintext", None)
@@ -107,8 +104,7 @@ class ApiTokenAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
             },
         )
         response.writes_committed = True
-        response["Cache-Control"] = "no-store"
-        return response
+        return response  # the admin's views are never cached (no-store)
 
     def save_form(self, request, form, change):
         request._token_form = form
