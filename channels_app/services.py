@@ -328,7 +328,16 @@ def trunk_register(
             _number_conflict(workspace, number)
             if number is not None:
                 _number_bound_on(number, channel)
-            _agent_free_on(agent, channel)
+            try:
+                _agent_free_on(agent, channel)
+            except DomainError:
+                # An identical registration may have committed since our look-up found no number:
+                # answer what a request arriving after it hears (the number is bound), not the agent.
+                winner = PhoneNumber.objects.filter(number=e164).first() if number is None else None
+                if winner is not None:
+                    _number_conflict(workspace, winner)
+                    _number_bound_on(winner, channel)
+                raise
             if number is None:
                 facts = numbers.describe(e164)
                 number = PhoneNumber(
