@@ -39,13 +39,26 @@ PHONE_HELP = _("Any spelling with the country code: +1 (202) 555-0123, 120255501
 KEEP_HELP = _("Write-only. Leave blank to keep the stored value.")
 
 
-def secret_input() -> forms.CharField:
+def secret_input(label: str) -> forms.CharField:
     return forms.CharField(
+        label=label,
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=KEEP_HELP,
     )
+
+
+class JSONObjectField(forms.JSONField):
+    """JSON typed in a textarea; empty means "not given" (shown empty, not as `null`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3}))
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
 
 
 class AgentSelect(forms.Select):
@@ -103,23 +116,21 @@ class TrunkRegisterForm(ServiceForm):
         choices=[("", _("Default (both)")), *Direction.choices],
         help_text=_("Call only; ignored for WhatsApp."),
     )
-    sip_gateway = forms.CharField(required=False, help_text=_("Host name or IP address, no scheme or port."))
-    sip_port = forms.CharField(required=False, help_text=_("1-65535; blank means 5060."))
-    sip_secondary_gateway = forms.CharField(required=False)
-    sip_username = secret_input()
-    sip_password = secret_input()
-    additional_settings = forms.JSONField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_('A JSON object, e.g. {"region": "eu"}. At most 16 KiB.'),
+    sip_gateway = forms.CharField(
+        label=_("SIP gateway"), required=False, help_text=_("Host name or IP address, no scheme or port.")
     )
+    sip_port = forms.CharField(label=_("SIP port"), required=False, help_text=_("1-65535; blank means 5060."))
+    sip_secondary_gateway = forms.CharField(label=_("SIP secondary gateway"), required=False)
+    sip_username = secret_input(_("SIP username"))
+    sip_password = secret_input(_("SIP password"))
+    additional_settings = JSONObjectField(help_text=_('A JSON object, e.g. {"region": "eu"}. At most 16 KiB.'))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         workspace = self._chosen_workspace()
         self.fields["agent"].set_agents(workspace=workspace)
-        self.fields["sip_username"].help_text = _("Write-only: never shown again.")
-        self.fields["sip_password"].help_text = _("Write-only: never shown again.")
+        for secret in ("sip_username", "sip_password"):
+            self.fields[secret].help_text = _("Write-only: never shown again.")
 
     def _chosen_workspace(self) -> Workspace | None:
         """With a workspace given in the address (?workspace=ID), list only its agents."""
@@ -151,18 +162,16 @@ class TrunkEditForm(ServiceForm):
 
     name = forms.CharField(required=False, help_text=_("Leave blank to go back to the default name."))
     direction = forms.ChoiceField(choices=Direction.choices)
-    sip_gateway = forms.CharField(required=False, help_text=_("Host name or IP address; blank clears it."))
-    sip_port = forms.CharField(required=False, help_text=_("1-65535; blank means 5060."))
-    sip_secondary_gateway = forms.CharField(required=False)
-    sip_username = secret_input()
-    clear_sip_username = forms.BooleanField(required=False, label=_("Clear the stored SIP username"))
-    sip_password = secret_input()
-    clear_sip_password = forms.BooleanField(required=False, label=_("Clear the stored SIP password"))
-    additional_settings = forms.JSONField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Replaced whole. Empty clears it."),
+    sip_gateway = forms.CharField(
+        label=_("SIP gateway"), required=False, help_text=_("Host name or IP address; blank clears it.")
     )
+    sip_port = forms.CharField(label=_("SIP port"), required=False, help_text=_("1-65535; blank means 5060."))
+    sip_secondary_gateway = forms.CharField(label=_("SIP secondary gateway"), required=False)
+    sip_username = secret_input(_("SIP username"))
+    clear_sip_username = forms.BooleanField(required=False, label=_("Clear the stored SIP username"))
+    sip_password = secret_input(_("SIP password"))
+    clear_sip_password = forms.BooleanField(required=False, label=_("Clear the stored SIP password"))
+    additional_settings = JSONObjectField(help_text=_("A JSON object, replaced whole. Empty clears it."))
 
     CALL_ONLY = ("direction", "sip_gateway", "sip_port", "sip_secondary_gateway", "sip_username", "sip_password")
 

@@ -48,6 +48,7 @@ def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append(
             {
                 **event,
+                "when": (event["at"] or "")[:19].replace("T", " "),
                 "door_label": _DOORS.get(event["door"], event["door"] or "—"),
                 "change_list": changes,
             }

@@ -78,6 +78,9 @@ class BindingInline(ReadOnlyInline):
     fields = ("channel", "agent_name", "kind", "name", "direction", "credentials", "links")
     readonly_fields = fields
 
+    class Media:
+        css = {"all": ("channels_app/admin/admin.css",)}
+
     def get_queryset(self, request):
         return bindings_without_secrets(super().get_queryset(request)).order_by("channel")
 
