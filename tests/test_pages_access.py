@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from channels_app import services
@@ -304,3 +305,39 @@ def test_pages_carry_no_inline_script_or_style_and_load_only_their_own_assets(cl
         assert " style=" not in html and "<style" not in html, url
         assert re.findall(r"(?:src|href)=\"(https?:)?//", html) == [], url
         assert '<link rel="stylesheet" href="/static/channels_app/css/app.css">' in html
+
+
+def _contrast(foreground: str, background: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_the_stylesheet_colours_meet_wcag_aa_contrast():
+    """Text colours on the backgrounds they are used on: 4.5:1; control borders: 3:1."""
+    css = (settings.BASE_DIR / "static/channels_app/css/app.css").read_text()
+    colour = dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6});", css))
+    white = "#ffffff"
+    text_pairs = [
+        ("ink", "surface"),
+        ("ink", "bg"),
+        ("muted", "surface"),
+        ("muted", "bg"),
+        ("brand", "surface"),
+        ("brand", "brand-tint"),
+        ("danger", "surface"),
+        ("danger", "danger-tint"),
+        ("ok", "surface"),
+        ("ok", "ok-tint"),
+        ("warn", "warn-tint"),
+    ]
+    for foreground, background in text_pairs:
+        assert _contrast(colour[foreground], colour[background]) >= 4.5, (foreground, background)
+    assert _contrast(white, colour["brand"]) >= 4.5  # primary buttons
+    assert _contrast(white, colour["danger"]) >= 4.5  # danger buttons
+    assert _contrast(colour["line-strong"], colour["surface"]) >= 3  # input borders
+    assert _contrast(colour["focus"], colour["surface"]) >= 3  # focus outline

@@ -533,3 +533,54 @@ def test_a_marker_password_typed_on_the_pages_is_stored_encrypted_and_served_now
         )
     ]
     assert "sip_password" not in history_columns and "sip_username" not in history_columns
+
+
+HOSTILE = [
+    "\x00",
+    "x" * 10_000,
+    "\u202etxt.exe",
+    "📞☎️",
+    "<script>alert(1)</script>",
+    "'; DROP TABLE channels_app_phonenumber; --",
+    '{"a": "\\u0000"}',
+]
+
+
+def test_hostile_text_in_every_field_is_refused_or_escaped_never_a_crash(logged_in, trunk_a, agents_a):
+    url = detail_url(trunk_a.phone_number)
+    for value in HOSTILE:
+        posts = [
+            (REGISTER, dict.fromkeys(register_data(agents_a[1]), value) | {"channel": "call"}),
+            (
+                f"{url}call/edit/",
+                {
+                    "name": value,
+                    "direction": value,
+                    "sip_gateway": value,
+                    "sip_port": value,
+                    "sip_username": value,
+                    "sip_password": value,
+                    "additional_settings": value,
+                },
+            ),
+            (f"{url}call/assign/", {"agent": value}),
+            ("/app/ws-a/tokens/", {"name": value, "scope": value, "expires_in": value}),
+        ]
+        for path, data in posts:
+            response = logged_in.post(path, data)
+            assert response.status_code in (200, 302), (path, value[:20], response.status_code)
+            assert b"<script>alert(1)</script>" not in response.content
+        for query in ({"search": value}, {"source": value}, {"agent": value}, {"page": value}):
+            response = logged_in.get("/app/ws-a/numbers/", query)
+            assert response.status_code in (200, 404), (query, response.status_code)
+            assert b"<script>alert(1)</script>" not in response.content
+    assert PhoneNumber.objects.count() == 1
+    trunk_a.refresh_from_db()
+    assert (trunk_a.sip_password, trunk_a.agent) == (MARKER_PASSWORD, agents_a[0])
+
+
+def test_views_that_take_credentials_hide_them_from_error_reports(logged_in, trunk_a, agent_a):
+    response = logged_in.post(REGISTER, register_data(agent_a))
+    assert response.wsgi_request.sensitive_post_parameters == ("sip_username", "sip_password")
+    response = logged_in.post(f"{detail_url(trunk_a.phone_number)}call/edit/", {"sip_password": "x"})
+    assert response.wsgi_request.sensitive_post_parameters == ("sip_username", "sip_password")
