@@ -195,9 +195,18 @@ def _agent_free_on(agent: Agent, channel: str, *, except_number: PhoneNumber | N
 
 
 def _explain_integrity_error(
-    exc: IntegrityError, *, workspace: Workspace, e164: str | None, channel: str, agent: Agent | None
+    exc: IntegrityError,
+    *,
+    workspace: Workspace,
+    e164: str | None,
+    channel: str,
+    agent: Agent | None,
+    retry: bool = False,
 ) -> None:
-    """A concurrent request won: re-run the pre-checks (they now see its rows) and raise theirs."""
+    """A concurrent request won: re-run the pre-checks (they now see its rows) and raise theirs.
+
+    With `retry`, return instead when no pre-check applies, so the caller can try once more.
+    """
     if e164 is not None:
         number = PhoneNumber.objects.filter(number=e164).first()
         if number is not None:
@@ -205,6 +214,8 @@ def _explain_integrity_error(
             _number_bound_on(number, channel, except_agent=None)
     if agent is not None:
         _agent_free_on(agent, channel)
+    if retry:
+        return
     text = str(exc)
     if "agent" in text:
         raise DomainError(
@@ -322,57 +333,64 @@ def trunk_register(
     _raise_if(errors)
     agent = _agent(workspace, agent_uuid)
 
-    try:
-        with transaction.atomic():
-            number = _locked_number(number=e164)
-            _number_conflict(workspace, number)
-            if number is not None:
-                _number_bound_on(number, channel)
-            try:
-                _agent_free_on(agent, channel)
-            except DomainError:
-                # An identical registration may have committed since our look-up found no number:
-                # answer what a request arriving after it hears (the number is bound), not the agent.
-                winner = PhoneNumber.objects.filter(number=e164).first() if number is None else None
-                if winner is not None:
-                    _number_conflict(workspace, winner)
-                    _number_bound_on(winner, channel)
-                raise
-            if number is None:
-                facts = numbers.describe(e164)
-                number = PhoneNumber(
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                number = _locked_number(number=e164)
+                _number_conflict(workspace, number)
+                if number is not None:
+                    _number_bound_on(number, channel)
+                try:
+                    _agent_free_on(agent, channel)
+                except DomainError:
+                    # An identical registration may have committed since our look-up found no number:
+                    # answer what a request arriving after it hears (the number is bound), not the agent.
+                    winner = PhoneNumber.objects.filter(number=e164).first() if number is None else None
+                    if winner is not None:
+                        _number_conflict(workspace, winner)
+                        _number_bound_on(winner, channel)
+                    raise
+                if number is None:
+                    facts = numbers.describe(e164)
+                    number = PhoneNumber(
+                        workspace=workspace,
+                        number=e164,
+                        source=Source.EXTERNAL,
+                        country_code=facts.country_code,
+                        type=facts.type,
+                        location=facts.location,
+                        compliance_status=ComplianceStatus.NOT_REQUIRED,
+                        voice_capable=True,
+                        sms_capable=False,
+                        local_calling_capable=True,
+                        monthly_fee=Decimal("0"),
+                    )
+                    _clean(number, exclude=("workspace",))
+                    mark(number, action="registered")
+                    number.save()
+                binding = ChannelBinding(
                     workspace=workspace,
-                    number=e164,
-                    source=Source.EXTERNAL,
-                    country_code=facts.country_code,
-                    type=facts.type,
-                    location=facts.location,
-                    compliance_status=ComplianceStatus.NOT_REQUIRED,
-                    voice_capable=True,
-                    sms_capable=False,
-                    local_calling_capable=True,
-                    monthly_fee=Decimal("0"),
+                    phone_number=number,
+                    channel=channel,
+                    agent=agent,
+                    is_trunk=True,
+                    name=fields.get("name") or default_trunk_name(channel, e164),
+                    direction=(fields.get("direction") or Direction.BOTH) if channel == Channel.CALL else None,
+                    additional_settings=fields.get("additional_settings") or {},
                 )
-                _clean(number, exclude=("workspace",))
-                mark(number, action="registered")
-                number.save()
-            binding = ChannelBinding(
-                workspace=workspace,
-                phone_number=number,
-                channel=channel,
-                agent=agent,
-                is_trunk=True,
-                name=fields.get("name") or default_trunk_name(channel, e164),
-                direction=(fields.get("direction") or Direction.BOTH) if channel == Channel.CALL else None,
-                additional_settings=fields.get("additional_settings") or {},
+                secrets_changed = _apply_sip(binding, sip_changes or {})
+                _clean(binding, exclude=("workspace", "phone_number", "agent"))
+                mark(binding, action="registered", secrets_changed=secrets_changed)
+                binding.save()
+            return binding
+        except IntegrityError as exc:
+            # A concurrent request won and its rows are visible now: the pre-checks say what a
+            # request arriving after it hears. When none applies (it created this number for the
+            # other channel), the second attempt registers on its row, as a sequential one would.
+            _explain_integrity_error(
+                exc, workspace=workspace, e164=e164, channel=channel, agent=agent, retry=attempt == 1
             )
-            secrets_changed = _apply_sip(binding, sip_changes or {})
-            _clean(binding, exclude=("workspace", "phone_number", "agent"))
-            mark(binding, action="registered", secrets_changed=secrets_changed)
-            binding.save()
-    except IntegrityError as exc:
-        _explain_integrity_error(exc, workspace=workspace, e164=e164, channel=channel, agent=agent)
-    return binding
+    raise AssertionError("unreachable: a second IntegrityError is always explained as a conflict")
 
 
 @write_service
@@ -560,8 +578,18 @@ def number_update_settings(
 
 @write_service
 def number_release(*, workspace: Workspace, actor: Actor, phone_number_uuid: Any) -> None:
-    """Rule 11: a purchased number leaves the inventory with all its bindings."""
-    number = _locked_number(workspace=workspace, phone_number_uuid=_uuid(phone_number_uuid, "phone_number_uuid"))
+    """Rule 11: a purchased number leaves the inventory with all its bindings.
+
+    Locks the number's bindings before the number, the order an unbind takes (its binding, then
+    the number): in the opposite order a release and a concurrent unbind deadlock on PostgreSQL.
+    """
+    key = _uuid(phone_number_uuid, "phone_number_uuid")
+    list(
+        ChannelBinding.objects.select_for_update(of=("self",))
+        .filter(phone_number__workspace=workspace, phone_number__phone_number_uuid=key)
+        .values_list("pk", flat=True)
+    )
+    number = _locked_number(workspace=workspace, phone_number_uuid=key)
     if number is None:
         raise phone_number_not_found()
     if number.source == Source.EXTERNAL:

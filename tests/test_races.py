@@ -191,3 +191,99 @@ def test_one_number_in_six_spellings_at_once_is_one_row(workspace, agents, capsy
     assert rows == [1] * ROUNDS
     assert [dict(r.codes) for r in rounds] == [{"NUMBER_ALREADY_BOUND": len(SPELLINGS) - 1}] * ROUNDS
     assert [r.others for r in rounds] == [[]] * ROUNDS
+
+
+def test_releasing_a_number_while_its_bindings_are_deleted_never_deadlocks(workspace, agents, capsys):
+    rounds, rows = [], []
+    for n in range(ROUNDS):
+        number = services.number_add_purchased(
+            workspace=workspace, actor=ACTOR, number=f"+1202555{5000 + n}", capabilities={"sms": True}
+        )
+        services.call_provision(
+            workspace=workspace,
+            actor=ACTOR,
+            agent_uuid=agents[0].agent_uuid,
+            phone_number_uuid=number.phone_number_uuid,
+        )
+        services.sms_assign(
+            workspace=workspace,
+            actor=ACTOR,
+            agent_uuid=agents[1].agent_uuid,
+            phone_number_uuid=number.phone_number_uuid,
+        )
+        bindings = list(ChannelBinding.objects.filter(phone_number=number).values_list("uuid", flat=True))
+        unbinds = [
+            lambda uuid=uuid: services.binding_delete(workspace=workspace, actor=ACTOR, binding_uuid=uuid)
+            for uuid in bindings
+        ]
+        release = [
+            lambda key=number.phone_number_uuid: services.number_release(
+                workspace=workspace, actor=ACTOR, phone_number_uuid=key
+            )
+        ]
+        outcome = race((unbinds + release) * 3)
+        rounds.append(outcome)
+        rows.append(PhoneNumber.objects.filter(pk=number.pk).count() + ChannelBinding.objects.count())
+        clear(workspace)
+    report(capsys, "release vs unbind of its call and sms bindings (x3 each)", rounds, rows)
+    assert rows == [0] * ROUNDS
+    assert [r.others for r in rounds] == [[]] * ROUNDS
+    assert all(set(r.codes) <= {"NOT_FOUND", "PHONE_NUMBER_NOT_FOUND"} for r in rounds)
+
+
+def test_a_new_number_registered_on_call_and_whatsapp_at_once_gets_both_trunks(workspace, agents, capsys):
+    rounds, rows = [], []
+    for n in range(ROUNDS):
+        number = f"+1202555{6000 + n}"
+        outcome = race(
+            [register(workspace, agents[0], number, "call"), register(workspace, agents[1], number, "whatsapp")]
+        )
+        rounds.append(outcome)
+        rows.append(ChannelBinding.objects.filter(phone_number__number=number).count())
+        assert PhoneNumber.objects.filter(number=number).count() == 1
+        clear(workspace)
+    report(capsys, "a new number on call and whatsapp at once", rounds, rows)
+    assert rows == [2] * ROUNDS, "a sequential pair would have both succeeded"
+    assert [r.successes for r in rounds] == [2] * ROUNDS
+    assert [r.others for r in rounds] == [[]] * ROUNDS
+
+
+def test_every_trunk_operation_at_once_on_one_number_leaves_a_consistent_inventory(workspace, agents, capsys):
+    """Register, update, assign and delete on both channels of one external number, all at once.
+
+    Afterwards the rules hold: no external number without a trunk, at most one binding per
+    (number, channel) and per (agent, channel), and no request failed with anything but a domain error.
+    """
+    number = "+12025557000"
+    rounds, rows = [], []
+    for _ in range(ROUNDS):
+        register(workspace, agents[0], number, "call")()
+        calls = []
+        for i in range(1, 5):
+            calls += [
+                register(workspace, agents[i], number, "whatsapp"),
+                register(workspace, agents[i + 4], number, "call"),
+                lambda: services.trunk_delete(workspace=workspace, actor=ACTOR, phone_number=number, channel="call"),
+                lambda i=i: services.trunk_assign(
+                    workspace=workspace,
+                    actor=ACTOR,
+                    phone_number=number,
+                    channel="call",
+                    agent_uuid=agents[i + 8].agent_uuid,
+                ),
+                lambda i=i: services.trunk_update(
+                    workspace=workspace, actor=ACTOR, phone_number=number, channel="call", sip={"password": f"pw-{i}"}
+                ),
+            ]
+        outcome = race(calls)
+        rounds.append(outcome)
+        external = PhoneNumber.objects.filter(workspace=workspace, source="external")
+        rows.append(ChannelBinding.objects.count())
+        assert not external.filter(bindings__isnull=True).exists(), "an external number outlived its last trunk"
+        assert external.count() <= 1
+        assert ChannelBinding.objects.filter(channel="call").count() <= 1
+        clear(workspace)
+    report(capsys, "register/update/assign/delete mixed on one number", rounds, rows)
+    allowed = {"NUMBER_ALREADY_BOUND", "AGENT_CHANNEL_IN_USE", "TRUNK_NOT_FOUND"}
+    assert all(set(r.codes) <= allowed for r in rounds), [dict(r.codes) for r in rounds]
+    assert [r.others for r in rounds] == [[]] * ROUNDS
