@@ -277,13 +277,15 @@ class TrunkUpdateForm(SipFieldsMixin):
 
 
 class AgentChoiceForm(forms.Form):
-    """Reassign a binding (PUT /phone-numbers/trunks/assign, as a page)."""
+    """Choose the agent of a binding: reassign (PUT /phone-numbers/trunks/assign) or bind a
+    purchased number (call provision, SMS assign)."""
 
     agent = forms.ChoiceField(label=_("Agent"))
 
-    def __init__(self, *args: Any, agents, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, agents, choose_prompt: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].choices = _agent_choices(agents)
+        prompt = [("", _("Choose an agent…"))] if choose_prompt else []
+        self.fields["agent"].choices = [*prompt, *_agent_choices(agents)]
 
 
 class ConfirmForm(forms.Form):

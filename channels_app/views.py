@@ -328,6 +328,7 @@ class NumberDetailView(NumberMixin, TemplateView):
                     "binding": bindings.get(channel),
                     "capable": data.get("capable", self.number.is_external or channel == Channel.WHATSAPP),
                     "can_add_trunk": self.number.is_external and channel in (Channel.CALL, Channel.WHATSAPP),
+                    "can_bind": not self.number.is_external and data.get("capable", False),
                     "settings_json": json.dumps(
                         bindings[channel].additional_settings, indent=2, ensure_ascii=False, sort_keys=True
                     )
@@ -409,6 +410,59 @@ class BindingAssignView(BindingMixin, FormView):
             self.request,
             _("%(channel)s is now answered by %(agent)s.")
             % {"channel": CHANNEL_LABELS[binding.channel], "agent": binding.agent.name},
+        )
+        return HttpResponseRedirect(self.number_url())
+
+
+class PurchasedBindView(NumberMixin, FormView):
+    """Bind an agent to a purchased number on call or SMS (the API's call provision and SMS assign)."""
+
+    template_name = "channels_app/binding_create_form.html"
+    form_class = AgentChoiceForm
+    write_page = True
+
+    def load_objects(self) -> None:
+        super().load_objects()
+        channel = self.kwargs["channel"]
+        capable = {Channel.CALL: self.number.voice_capable, Channel.SMS: self.number.sms_capable}
+        if self.number.is_external or not capable.get(channel):
+            raise Http404
+        if any(binding.channel == channel for binding in self.number.bindings.all()):
+            raise Http404  # already bound: reassign or unbind instead
+        self.channel = channel
+
+    def get_form_kwargs(self):
+        agents = selectors.agent_list(workspace=self.workspace)
+        return {**super().get_form_kwargs(), "agents": agents, "choose_prompt": True}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            number=self.number,
+            channel=self.channel,
+            channel_label=CHANNEL_LABELS[self.channel],
+            number_url=self.number_url(),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        bind = services.call_provision if self.channel == Channel.CALL else services.sms_assign
+        try:
+            bind(
+                workspace=self.workspace,
+                actor=self.actor,
+                agent_uuid=form.cleaned_data["agent"],
+                phone_number_uuid=self.number.phone_number_uuid,
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("%(channel)s is now answered by %(agent)s.")
+            % {
+                "channel": CHANNEL_LABELS[self.channel],
+                "agent": dict(form.fields["agent"].choices)[form.cleaned_data["agent"]],
+            },
         )
         return HttpResponseRedirect(self.number_url())
 

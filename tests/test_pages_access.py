@@ -24,9 +24,10 @@ def number_urls(slug: str, number_uuid) -> list[str]:
     return [f"{base}/", f"{base}/call/edit/", f"{base}/call/assign/", f"{base}/call/delete/"]
 
 
-def write_urls(slug: str, number_uuid, token_uuid) -> list[str]:
+def write_urls(slug: str, number_uuid, token_uuid, purchased_uuid) -> list[str]:
     base = f"/app/{slug}/numbers/{number_uuid}"
     return [
+        f"/app/{slug}/numbers/{purchased_uuid}/call/bind/",
         f"/app/{slug}/numbers/register/",
         f"{base}/call/edit/",
         f"{base}/call/assign/",
@@ -43,9 +44,9 @@ def token_a_row(workspace_a, token_a) -> ApiToken:
 # --- logging in ------------------------------------------------------------------------------------
 
 
-def test_an_anonymous_visitor_is_sent_to_the_login_page_from_every_page(client, trunk_a, token_a_row):
+def test_an_anonymous_visitor_is_sent_to_the_login_page_from_every_page(client, trunk_a, token_a_row, purchased_a):
     urls = ["/app/", "/app/ws-a/", "/app/ws-a/numbers/", "/app/ws-a/tokens/"]
-    urls += write_urls("ws-a", trunk_a.phone_number.phone_number_uuid, token_a_row.uuid)
+    urls += write_urls("ws-a", trunk_a.phone_number.phone_number_uuid, token_a_row.uuid, purchased_a.phone_number_uuid)
     urls += [f"/app/numbers/{trunk_a.phone_number.phone_number_uuid}/"]
     for url in urls:
         response = client.get(url)
@@ -131,11 +132,11 @@ def test_the_short_number_link_finds_the_workspace_of_a_member(client, customer_
 # --- tenancy: another workspace is a 404 everywhere -------------------------------------------------
 
 
-def test_a_non_member_gets_404_on_every_url_of_the_workspace(client, customer_b, trunk_a, token_a_row):
+def test_a_non_member_gets_404_on_every_url_of_the_workspace(client, customer_b, trunk_a, token_a_row, purchased_a):
     client.force_login(customer_b)
     uuid = trunk_a.phone_number.phone_number_uuid
     urls = ["/app/ws-a/", "/app/ws-a/numbers/", "/app/ws-a/tokens/", f"/app/numbers/{uuid}/"]
-    urls += write_urls("ws-a", uuid, token_a_row.uuid) + number_urls("ws-a", uuid)
+    urls += write_urls("ws-a", uuid, token_a_row.uuid, purchased_a.phone_number_uuid) + number_urls("ws-a", uuid)
     for url in urls:
         for method in ("get", "post"):
             response = getattr(client, method)(url)
@@ -145,12 +146,12 @@ def test_a_non_member_gets_404_on_every_url_of_the_workspace(client, customer_b,
 
 
 def test_another_workspaces_number_binding_or_token_is_404_under_ones_own_workspace(
-    client, customer_b, trunk_a, token_a_row, agent_b
+    client, customer_b, trunk_a, token_a_row, agent_b, purchased_a
 ):
     """B's admin puts A's identifiers in B's URLs: every page and action answers 404, nothing changes."""
     client.force_login(customer_b)
     uuid = trunk_a.phone_number.phone_number_uuid
-    for url in write_urls("ws-b", uuid, token_a_row.uuid) + number_urls("ws-b", uuid):
+    for url in write_urls("ws-b", uuid, token_a_row.uuid, purchased_a.phone_number_uuid) + number_urls("ws-b", uuid):
         if "register" in url:
             continue
         for method in ("get", "post"):
@@ -201,23 +202,27 @@ def test_the_token_list_never_shows_another_workspaces_tokens(client, customer_b
 # --- roles -----------------------------------------------------------------------------------------
 
 
-def test_a_viewer_reads_every_page_without_any_write_control(client, viewer_a, trunk_a, token_a):
+def test_a_viewer_reads_every_page_without_any_write_control(client, viewer_a, trunk_a, token_a, purchased_a):
     client.force_login(viewer_a)
     uuid = trunk_a.phone_number.phone_number_uuid
-    for url in ("/app/ws-a/numbers/", f"/app/ws-a/numbers/{uuid}/", "/app/ws-a/tokens/"):
+    pages = ("/app/ws-a/numbers/", f"/app/ws-a/numbers/{uuid}/", f"/app/ws-a/numbers/{purchased_a.phone_number_uuid}/")
+    for url in (*pages, "/app/ws-a/tokens/"):
         response = client.get(url)
         html = response.content.decode()
         assert response.status_code == 200, url
         assert "/register/" not in html and "/edit/" not in html and "/assign/" not in html
-        assert "/delete/" not in html and "/revoke/" not in html
+        assert "/delete/" not in html and "/revoke/" not in html and "/bind/" not in html
         assert "Create token" not in html
+        assert "You have read-only access to Workspace A." in html
     assert b"call_trunk_12345678901" in client.get(f"/app/ws-a/numbers/{uuid}/").content
 
 
-def test_a_viewer_is_refused_every_write_page_and_every_write(client, viewer_a, trunk_a, token_a_row, agents_a):
+def test_a_viewer_is_refused_every_write_page_and_every_write(
+    client, viewer_a, trunk_a, token_a_row, agents_a, purchased_a
+):
     client.force_login(viewer_a)
     uuid = trunk_a.phone_number.phone_number_uuid
-    for url in write_urls("ws-a", uuid, token_a_row.uuid):
+    for url in write_urls("ws-a", uuid, token_a_row.uuid, purchased_a.phone_number_uuid):
         assert client.get(url).status_code == 403, url
         response = client.post(
             url,
@@ -237,7 +242,8 @@ def test_a_viewer_is_refused_every_write_page_and_every_write(client, viewer_a, 
     assert (trunk_a.agent_id, trunk_a.name) == (agents_a[0].pk, "call_trunk_12345678901")
     assert token_a_row.revoked_at is None
     assert ApiToken.objects.filter(workspace__slug="ws-a").count() == 1
-    assert PhoneNumber.objects.filter(workspace__slug="ws-a").count() == 1
+    assert PhoneNumber.objects.filter(workspace__slug="ws-a").count() == 2
+    assert not ChannelBinding.objects.filter(phone_number=purchased_a).exists()
 
 
 def test_a_developer_can_register_numbers_and_create_tokens(client, developer_a, agent_a):
@@ -271,23 +277,28 @@ def test_a_viewer_is_refused_even_for_another_workspaces_object_with_a_404_not_a
 # --- CSRF and the page itself ---------------------------------------------------------------------
 
 
-def test_every_form_refuses_a_post_without_its_csrf_token(customer_a, trunk_a, token_a_row, agents_a):
+def test_every_form_refuses_a_post_without_its_csrf_token(customer_a, trunk_a, token_a_row, agents_a, purchased_a):
     client = Client(enforce_csrf_checks=True)
     client.force_login(customer_a)
     uuid = trunk_a.phone_number.phone_number_uuid
-    for url in [*write_urls("ws-a", uuid, token_a_row.uuid), "/app/ws-a/tokens/"]:
+    for url in [*write_urls("ws-a", uuid, token_a_row.uuid, purchased_a.phone_number_uuid), "/app/ws-a/tokens/"]:
         response = client.post(url, {"agent": str(agents_a[1].agent_uuid), "name": "no-csrf", "scope": "read"})
         assert response.status_code == 403, url
     trunk_a.refresh_from_db()
     token_a_row.refresh_from_db()
     assert trunk_a.agent_id == agents_a[0].pk and token_a_row.revoked_at is None
     assert ApiToken.objects.count() == 1
+    assert not ChannelBinding.objects.filter(phone_number=purchased_a).exists()
 
 
-def test_every_form_carries_a_csrf_token(client, customer_a, trunk_a, token_a_row):
+def test_every_form_carries_a_csrf_token(client, customer_a, trunk_a, token_a_row, purchased_a):
     client.force_login(customer_a)
     uuid = trunk_a.phone_number.phone_number_uuid
-    for url in [*write_urls("ws-a", uuid, token_a_row.uuid), "/app/ws-a/tokens/", f"/app/ws-a/numbers/{uuid}/"]:
+    for url in [
+        *write_urls("ws-a", uuid, token_a_row.uuid, purchased_a.phone_number_uuid),
+        "/app/ws-a/tokens/",
+        f"/app/ws-a/numbers/{uuid}/",
+    ]:
         html = client.get(url).content.decode()
         forms = re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>", html, flags=re.S)
         assert forms, url

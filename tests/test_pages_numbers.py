@@ -584,3 +584,61 @@ def test_views_that_take_credentials_hide_them_from_error_reports(logged_in, tru
     assert response.wsgi_request.sensitive_post_parameters == ("sip_username", "sip_password")
     response = logged_in.post(f"{detail_url(trunk_a.phone_number)}call/edit/", {"sip_password": "x"})
     assert response.wsgi_request.sensitive_post_parameters == ("sip_username", "sip_password")
+
+
+# --- binding a purchased number ----------------------------------------------------------------------
+
+
+def test_an_unbound_purchased_number_is_bound_to_an_agent_on_call(logged_in, purchased_a, agent_a, customer_a):
+    detail = logged_in.get(detail_url(purchased_a)).content.decode()
+    assert f'href="{detail_url(purchased_a)}call/bind/"' in detail
+    assert f'href="{detail_url(purchased_a)}sms/bind/"' in detail
+    assert f"{detail_url(purchased_a)}whatsapp/bind/" not in detail
+    response = logged_in.post(f"{detail_url(purchased_a)}call/bind/", {"agent": str(agent_a.agent_uuid)})
+    assert response.status_code == 302 and response["Location"] == detail_url(purchased_a)
+    binding = ChannelBinding.objects.get(phone_number=purchased_a, channel="call")
+    assert (binding.agent, binding.is_trunk) == (agent_a, False)
+    assert (binding.history.latest().door, binding.history.latest().history_user) == ("self_serve", customer_a)
+    assert "Call is now answered by A agent 1." in logged_in.get(response["Location"]).content.decode()
+
+
+def test_binding_sms_moves_the_agents_sms_from_its_previous_number(
+    logged_in, purchased_a, workspace_a, agent_a, command_actor
+):
+    other = services.number_add_purchased(
+        workspace=workspace_a, actor=command_actor, number="+12025550155", capabilities={"sms": True}
+    )
+    services.sms_assign(
+        workspace=workspace_a,
+        actor=command_actor,
+        agent_uuid=agent_a.agent_uuid,
+        phone_number_uuid=other.phone_number_uuid,
+    )
+    assert "its SMS moves to this number" in logged_in.get(f"{detail_url(purchased_a)}sms/bind/").content.decode()
+    logged_in.post(f"{detail_url(purchased_a)}sms/bind/", {"agent": str(agent_a.agent_uuid)})
+    assert list(ChannelBinding.objects.filter(channel="sms").values_list("phone_number__number", flat=True)) == [
+        "+12025550101"
+    ]
+
+
+def test_an_agent_busy_on_call_is_refused_next_to_the_agent_when_binding(logged_in, purchased_a, trunk_a, agent_a):
+    response = logged_in.post(f"{detail_url(purchased_a)}call/bind/", {"agent": str(agent_a.agent_uuid)})
+    assert field_errors(response.content.decode(), "agent") == [
+        "This agent already serves a number on call. An agent serves at most one number per channel."
+    ]
+    assert not ChannelBinding.objects.filter(phone_number=purchased_a).exists()
+
+
+def test_only_a_capable_unbound_purchased_channel_can_be_bound(
+    logged_in, purchased_a_voice_only, trunk_a, agent_a, command_actor
+):
+    assert logged_in.get(f"{detail_url(purchased_a_voice_only)}sms/bind/").status_code == 404  # not SMS-capable
+    assert logged_in.get(f"{detail_url(purchased_a_voice_only)}whatsapp/bind/").status_code == 404
+    assert logged_in.get(f"{detail_url(trunk_a.phone_number)}whatsapp/bind/").status_code == 404  # external
+    services.call_provision(
+        workspace=purchased_a_voice_only.workspace,
+        actor=command_actor,
+        agent_uuid=services.Agent.objects.create(workspace=purchased_a_voice_only.workspace, name="x").agent_uuid,
+        phone_number_uuid=purchased_a_voice_only.phone_number_uuid,
+    )
+    assert logged_in.get(f"{detail_url(purchased_a_voice_only)}call/bind/").status_code == 404  # already bound

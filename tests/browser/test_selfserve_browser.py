@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from channels_app import services
-from channels_app.models import ApiToken, ChannelBinding, PhoneNumber
+from channels_app.models import ApiToken, ChannelBinding, Membership, PhoneNumber, Role
 from tests.browser.conftest import PHONE, log_in
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME, USER_PASSWORD
 
@@ -200,11 +200,11 @@ def furnished_workspace(workspace_a, agents_a, purchased_a, customer_a, command_
         phone_number_uuid=purchased_a.phone_number_uuid,
     )
     token, _ = services.token_create(workspace=workspace_a, actor=command_actor, name="CRM sync", scope="read")
-    return trunk.phone_number, token
+    return trunk.phone_number, token, purchased_a
 
 
 def test_every_page_fits_a_phone_screen_and_labels_every_control(phone_page, screenshot, furnished_workspace):
-    number, token = furnished_workspace
+    number, token, purchased = furnished_workspace
     page = phone_page
     page.goto("/accounts/login/")
     screenshot(page, "selfserve-login-phone")
@@ -218,6 +218,7 @@ def test_every_page_fits_a_phone_screen_and_labels_every_control(phone_page, scr
         "trunk-edit": f"{base}/call/edit/",
         "reassign": f"{base}/call/assign/",
         "delete-confirm": f"{base}/whatsapp/delete/",
+        "bind": f"/app/ws-a/numbers/{purchased.phone_number_uuid}/call/bind/",
         "tokens": "/app/ws-a/tokens/",
         "token-revoke": f"/app/ws-a/tokens/{token.uuid}/revoke/",
     }
@@ -245,6 +246,30 @@ def test_every_page_fits_a_phone_screen_and_labels_every_control(phone_page, scr
     assert page.get_by_label("New API token").input_value().startswith("tka_")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "selfserve-token-created-phone")
+
+
+def test_the_other_pages_at_desktop_width(page, screenshot, furnished_workspace, customer_a, workspace_b):
+    """The workspace chooser, binding a purchased number, and the pages that refuse."""
+    _number, _token, purchased = furnished_workspace
+    Membership.objects.create(user=customer_a, workspace=workspace_b, role=Role.VIEWER)
+    log_in(page, "customer-a", USER_PASSWORD)
+    page.wait_for_url("**/app/")
+    screenshot(page, "selfserve-workspaces-desktop")
+    page.get_by_role("link", name="Workspace A").click()
+    page.goto(f"/app/ws-a/numbers/{purchased.phone_number_uuid}/")
+    page.get_by_role("link", name="Bind an agent on Call").click()
+    page.get_by_label("Agent", exact=True).select_option(label="A agent 3")
+    screenshot(page, "selfserve-bind-desktop")
+    page.get_by_role("button", name="Bind agent").click()
+    assert "Call is now answered by A agent 3." in page.content()
+    page.locator("summary", has_text="Workspace A").click()
+    page.get_by_role("link", name="Workspace B").click()
+    page.wait_for_url("**/app/ws-b/numbers/")
+    screenshot(page, "selfserve-switched-viewer-desktop")
+    assert page.goto("/app/ws-b/numbers/register/").status == 403
+    screenshot(page, "selfserve-forbidden-desktop")
+    assert page.goto(f"/app/ws-b/numbers/{purchased.phone_number_uuid}/").status == 404
+    screenshot(page, "selfserve-not-found-desktop")
 
 
 def test_keyboard_focus_is_always_visible(page, customer_a, agents_a):
