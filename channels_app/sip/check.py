@@ -200,8 +200,10 @@ def _check_gateway(
     if target is None:
         result.status = HealthStatus.REFUSED
         result.address = targets[0].ip
+        article = "an" if str(reason)[0] in "aeiou" else "a"
         result.message = (
-            f"{gateway.host} is a {reason} ({targets[0].ip}). This installation only checks publicly routable gateways."
+            f"{gateway.host} is {article} {reason} ({targets[0].ip}). This installation only checks publicly "
+            "routable gateways."
         )
         return result
     result.address = target.ip
@@ -220,13 +222,13 @@ def _check_gateway(
             result.message = _silence(options, where, deadline.seconds)
             return result
         assert options.response is not None
-        result.status_line = _mask(credentials, options.response.status_line)
+        result.status_line = _status_line(credentials, options.response)
         result.rtt_ms = options.rtt_ms
         if credentials is None:
             result.status = HealthStatus.REACHABLE
             result.message = (
-                f"{where} answered OPTIONS ({result.status_line}). No username and password are stored, "
-                "so no credentials were verified."
+                f"{where} answered OPTIONS ({result.status_line}). A username and a password are not both "
+                "stored, so no credentials were verified."
             )
             return result
         return _register(peer, credentials, result)
@@ -306,7 +308,7 @@ def _register(peer: _Peer, credentials: Credentials, result: GatewayResult) -> G
             return result
         response = answer.response
         assert response is not None
-        register["status_line"] = _mask(credentials, response.status_line)
+        register["status_line"] = _status_line(credentials, response)
         register["rtt_ms"] = answer.rtt_ms
         status = response.status
         if 200 <= status < 300:
@@ -365,5 +367,8 @@ def _silence(answer: Exchange, where: str, timeout: float) -> str:
     return f"No answer from {where} within {timeout:g} s ({answer.attempts} transmission{plural})."
 
 
-def _mask(credentials: Credentials | None, text: str) -> str:
-    return credentials.mask(text) if credentials is not None else text
+def _status_line(credentials: Credentials | None, response: message.Response) -> str:
+    """The status line to keep: a reason phrase echoing the username or password is masked
+    (only the phrase: a username such as `200` must not mask the status code)."""
+    reason = credentials.mask(response.reason) if credentials is not None else response.reason
+    return f"SIP/2.0 {response.status} {reason}".rstrip()

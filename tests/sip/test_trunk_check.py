@@ -173,6 +173,29 @@ def test_a_wrong_password_is_auth_failed_and_the_password_is_revealed_nowhere(
     assert MARKER_PASSWORD not in peer.wire()
 
 
+def test_a_reason_phrase_that_echoes_the_username_is_masked(
+    sip_peer, private_allowed, workspace_a, agent_a, command_actor
+):
+    peer = sip_peer("echoing_registrar.xml")
+    register_trunk(
+        workspace_a,
+        agent_a,
+        command_actor,
+        gateway=peer.host,
+        port=peer.port,
+        username=MARKER_USERNAME,
+        password=MARKER_PASSWORD,
+    )
+
+    binding = check(workspace_a, command_actor)
+
+    assert binding.health_status == "auth_failed"
+    assert binding.health_details["gateways"][0]["register"]["status_line"] == "SIP/2.0 403 Forbidden for ********"
+    assert f"403 Forbidden for {MARKER_USERNAME}" in peer.wire()  # the peer did echo it
+    stored = json.dumps(list(ChannelBinding.objects.values("health_details")))
+    assert MARKER_USERNAME not in stored
+
+
 def test_a_silent_gateway_is_unreachable_after_the_configured_timeout(
     sip_peer, private_allowed, workspace_a, agent_a, command_actor
 ):
