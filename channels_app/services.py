@@ -98,7 +98,17 @@ def rolled_back() -> Iterator[None]:
 
 
 def _clean(instance: Any, *, exclude: tuple[str, ...] = ()) -> None:
-    """Field validation without queries: constraints are settled by the database itself."""
+    """Field validation without queries: constraints are settled by the database itself.
+
+    Text with a NUL character is refused here too: PostgreSQL cannot store it (a crash, not an
+    answer) and Django's model fields do not check for it (only its form fields do).
+    """
+    nul = {
+        _PUBLIC_FIELD.get(field.name, field.name): [_("Must not contain NUL characters.")]
+        for field in instance._meta.concrete_fields
+        if field.name not in exclude and "\x00" in str(getattr(instance, field.attname, "") or "")
+    }
+    _raise_if(nul)
     try:
         instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
     except DjangoValidationError as exc:
@@ -628,6 +638,8 @@ def number_add_purchased(
         errors.update(exc.fields or {})
     caps = _purchased_capabilities(capabilities, errors)
     fee = _monthly_fee(monthly_fee, errors)
+    if not isinstance(currency, str) or not (len(currency) == 3 and currency.isascii() and currency.isupper()):
+        errors["currency"] = [_("Must be a three-letter ISO 4217 code, e.g. USD.")]
     _raise_if(errors)
     facts = numbers.describe(e164)
     existing = PhoneNumber.objects.filter(number=e164).first()

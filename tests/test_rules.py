@@ -940,6 +940,8 @@ def test_constraint_names_reach_the_database_under_the_same_names():
         ({"monthly_fee": "1.005"}, "monthly_fee"),
         ({"monthly_fee": "123456789"}, "monthly_fee"),
         ({"currency": "EURO"}, "currency"),
+        ({"currency": "eu\x00"}, "currency"),
+        ({"currency": "12$"}, "currency"),
         ({"capabilities": "sms"}, "capabilities"),
         ({"capabilities": {"teleport": True}}, "capabilities.teleport"),
         ({"capabilities": {"sms": "yes"}}, "capabilities.sms"),

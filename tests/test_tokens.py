@@ -111,12 +111,13 @@ def test_another_workspace_cannot_revoke_a_token(token_a, workspace_b, command_a
         ({"name": "   "}, "name"),
         ({"name": None}, "name"),
         ({"name": "n" * 101}, "name"),
+        ({"name": "nul\x00byte"}, "name"),
         ({"scope": "admin"}, "scope"),
         ({"expires_at": "tomorrow"}, "expires_at"),
         ({"expires_at": timezone.now().replace(tzinfo=None) + timedelta(days=1)}, "expires_at"),
         ({"expires_at": timezone.now() - timedelta(minutes=1)}, "expires_at"),
     ],
-    ids=["empty", "blank", "none", "too-long", "scope", "not-a-date", "naive", "past"],
+    ids=["empty", "blank", "none", "too-long", "nul", "scope", "not-a-date", "naive", "past"],
 )
 def test_a_token_with_bad_attributes_is_refused(kwargs, field, workspace_a, command_actor):
     arguments = {"name": "ok", **kwargs}
