@@ -83,3 +83,41 @@ def test_twenty_identical_registrations_give_one_201_and_nineteen_409_per_round(
     for results in per_round:
         for _, body in results:
             assert MARKER_PASSWORD not in json.dumps(body)
+
+
+def test_concurrent_requests_with_one_idempotency_key_execute_once(live_server, workspace_a, token_a, settings):
+    settings.API_THROTTLE_RATE = None
+    agent = Agent.objects.create(workspace=workspace_a, name="idempotent agent")
+    body = json.dumps(
+        {"phone_number": "+12025550400", "agent_uuid": str(agent.agent_uuid), "channel": "whatsapp"}
+    ).encode()
+    target = urlparse(live_server.url)
+    barrier = threading.Barrier(CLIENTS)
+
+    def send() -> tuple[int, str | None, dict]:
+        conn = http.client.HTTPConnection(target.hostname, target.port)
+        try:
+            conn.connect()
+            barrier.wait()
+            conn.request(
+                "POST",
+                "/api/v1/phone-numbers/trunks",
+                body=body,
+                headers={
+                    "Authorization": f"Bearer {token_a}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": "same-key-for-all",
+                },
+            )
+            response = conn.getresponse()
+            return response.status, response.getheader("Idempotent-Replayed"), json.loads(response.read())
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        results = [future.result() for future in [pool.submit(send) for _ in range(CLIENTS)]]
+    assert Counter(status for status, _, _ in results) == Counter({201: CLIENTS})
+    assert Counter(replayed for _, replayed, _ in results) == Counter({None: 1, "true": CLIENTS - 1})
+    assert len({json.dumps(data, sort_keys=True) for _, _, data in results}) == 1
+    number = PhoneNumber.objects.get(number="+12025550400")
+    assert ChannelBinding.history.filter(phone_number_id=number.pk).count() == 1

@@ -17,7 +17,7 @@ MAX_PER_PAGE = 100
 
 
 def _positive_int(raw: str | None, field: str, default: int, maximum: int | None = None) -> int:
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
         raise ValidationFailed.single(field, "Must be a whole number, 1 or more.")

@@ -72,9 +72,14 @@ DRY_RUN = OpenApiParameter(
     required=False,
     description="Validate and answer with the would-be snapshot; nothing is written, no audit event.",
 )
-PAGE = OpenApiParameter("page", OpenApiTypes.INT, OpenApiParameter.QUERY, description="From 1.")
+PAGE = OpenApiParameter(
+    "page", {"type": "integer", "minimum": 1, "default": 1}, OpenApiParameter.QUERY, description="From 1."
+)
 PER_PAGE = OpenApiParameter(
-    "per_page", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Default 15, at most 100."
+    "per_page",
+    {"type": "integer", "minimum": 1, "maximum": 100, "default": 15},
+    OpenApiParameter.QUERY,
+    description="Default 15, at most 100.",
 )
 
 # operationId -> response headers to declare on its successes.

@@ -57,7 +57,9 @@ def schema_field(schema: dict[str, Any], **kwargs: Any) -> serializers.Field:
 
 def enum(values, *, nullable: bool = False) -> dict[str, Any]:
     values = [str(v) for v in values]
-    return {"type": "string", "enum": [*values, None] if nullable else values}
+    if nullable:
+        return {"type": "string", "enum": [*values, None], "nullable": True}
+    return {"type": "string", "enum": values}
 
 
 UUID = {"type": "string", "format": "uuid"}

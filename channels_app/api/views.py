@@ -88,6 +88,15 @@ def dry_run_requested(request: Request) -> bool:
     raise ValidationFailed.single("dry_run", "Must be true or false.")
 
 
+def list_filters(request: Request, *names: str) -> dict[str, str | None]:
+    """The list filters sent; a filter sent empty (`?source=`) is refused rather than ignored."""
+    query = request.query_params
+    empty = {name: ["Must not be empty; leave the parameter out instead."] for name in names if query.get(name) == ""}
+    if empty:
+        raise ValidationFailed(empty)
+    return {name: query.get(name) for name in names}
+
+
 @contextmanager
 def maybe_rolled_back(dry_run: bool) -> Iterator[None]:
     with services.rolled_back() if dry_run else nullcontext():
@@ -170,15 +179,9 @@ class PhoneNumberListView(ApiView):
         responses={200: s.PhoneNumberPageEnvelope, **errors(422)},
     )
     def get(self, request):
-        query = request.query_params
-        numbers = selectors.number_list(
-            workspace=self.workspace,
-            source=query.get("source"),
-            channel=query.get("channel"),
-            agent_uuid=query.get("agent_uuid"),
-            search=query.get("search"),
-        )
-        return ok("Phone numbers retrieved", paginate(query, numbers, selectors.phone_number_repr))
+        filters = list_filters(request, "source", "channel", "agent_uuid", "search")
+        numbers = selectors.number_list(workspace=self.workspace, **filters)
+        return ok("Phone numbers retrieved", paginate(request.query_params, numbers, selectors.phone_number_repr))
 
 
 class PhoneNumberDetailView(ApiView):
@@ -281,14 +284,9 @@ class TrunkView(ApiView):
         responses={200: s.PhoneNumberPageEnvelope, **errors(422)},
     )
     def get(self, request):
-        query = request.query_params
-        numbers = selectors.trunk_list(
-            workspace=self.workspace,
-            channel=query.get("channel"),
-            agent_uuid=query.get("agent_uuid"),
-            search=query.get("search"),
-        )
-        return ok("Trunks retrieved", paginate(query, numbers, selectors.phone_number_repr))
+        filters = list_filters(request, "channel", "agent_uuid", "search")
+        numbers = selectors.trunk_list(workspace=self.workspace, **filters)
+        return ok("Trunks retrieved", paginate(request.query_params, numbers, selectors.phone_number_repr))
 
     @extend_schema(
         operation_id="trunks_create",
