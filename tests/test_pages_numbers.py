@@ -173,6 +173,7 @@ def test_a_customer_registers_a_call_trunk_with_sip_credentials(logged_in, custo
 def test_the_default_name_is_shown_as_a_placeholder_and_used_when_left_blank(logged_in, agent_a):
     html = logged_in.get(REGISTER).content.decode()
     assert 'placeholder="call_trunk_&lt;digits&gt;"' in html
+    assert "has no agents yet" not in html
     logged_in.post(
         REGISTER,
         register_data(agent_a, channel="whatsapp", sip_gateway="", sip_port="", sip_username="", sip_password=""),
@@ -642,3 +643,7 @@ def test_only_a_capable_unbound_purchased_channel_can_be_bound(
         phone_number_uuid=purchased_a_voice_only.phone_number_uuid,
     )
     assert logged_in.get(f"{detail_url(purchased_a_voice_only)}call/bind/").status_code == 404  # already bound
+
+
+def test_the_register_page_says_so_when_the_workspace_has_no_agents(logged_in):
+    assert "Workspace A has no agents yet." in logged_in.get(REGISTER).content.decode()
