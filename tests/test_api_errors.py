@@ -17,7 +17,10 @@ NOT_AN_OBJECT = error("INVALID_JSON", "Invalid JSON", "The request body must be 
 UNSUPPORTED = error("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type", "Send the body as application/json.")
 
 
-@pytest.mark.parametrize("raw", ["{", '{"phone_number": }', "NaN", '{"a": NaN}', "\xff\xfe", '{"a": 1}}'])
+@pytest.mark.parametrize(
+    "raw",
+    ["{", '{"phone_number": }', "NaN", '{"a": NaN}', "\xff\xfe", '{"a": 1}}', '{"name": "\\ud800"}', '{"\\udfff": 1}'],
+)
 def test_a_body_that_is_not_json_is_invalid_json(api, agent_a, raw):
     response = api.post("/phone-numbers/trunks", raw=raw)
     assert response.status_code == 400

@@ -30,6 +30,7 @@ from channels_app.models import Channel, PhoneNumber, Source, Workspace
 from . import idempotency
 from . import serializers as s
 from .pagination import paginate
+from .parsers import StrictJSONParser
 from .schema import (
     DRY_RUN,
     IDEMPOTENCY_KEY,
@@ -105,6 +106,8 @@ def maybe_rolled_back(dry_run: bool) -> Iterator[None]:
 
 class ApiView(APIView):
     """Base of every authenticated endpoint: the token's workspace, its actor, JSON object bodies."""
+
+    parser_classes = [StrictJSONParser]
 
     @property
     def allowed_methods(self) -> list[str]:
