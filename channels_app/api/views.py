@@ -10,7 +10,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
@@ -99,8 +99,11 @@ def list_filters(request: Request, *names: str) -> dict[str, str | None]:
 
 
 @contextmanager
-def maybe_rolled_back(dry_run: bool) -> Iterator[None]:
-    with services.rolled_back() if dry_run else nullcontext():
+def one_transaction(*, dry_run: bool = False) -> Iterator[None]:
+    """The write and the read of its result in one transaction: if building the answer fails, the
+    write is undone too, so a 5xx never leaves a change the client was not told about. A dry run
+    is rolled back in any case."""
+    with services.rolled_back() if dry_run else transaction.atomic():
         yield
 
 
@@ -198,14 +201,16 @@ class PhoneNumberDetailView(ApiView):
     def patch(self, request, phone_number_uuid):
         key = path_uuid(phone_number_uuid, phone_number_not_found)
         data = self.validated(s.PhoneNumberUpdateSerializer)
-        services.number_update_settings(
-            workspace=self.workspace,
-            actor=self.actor,
-            phone_number_uuid=key,
-            channel_settings=data["channel_settings"],
-        )
-        number = selectors.number_get(workspace=self.workspace, phone_number_uuid=key, for_snapshot=False)
-        return ok("Phone number updated", selectors.phone_number_repr(number))
+        with one_transaction():
+            services.number_update_settings(
+                workspace=self.workspace,
+                actor=self.actor,
+                phone_number_uuid=key,
+                channel_settings=data["channel_settings"],
+            )
+            number = selectors.number_get(workspace=self.workspace, phone_number_uuid=key, for_snapshot=False)
+            data = selectors.phone_number_repr(number)
+        return ok("Phone number updated", data)
 
 
 class PhoneNumberChannelsView(ApiView):
@@ -310,7 +315,7 @@ class TrunkView(ApiView):
 
     def _create(self, *, dry_run: bool) -> Response:
         data = self.validated(s.TrunkCreateSerializer)
-        with maybe_rolled_back(dry_run):
+        with one_transaction(dry_run=dry_run):
             binding = services.trunk_register(workspace=self.workspace, actor=self.actor, **data)
             snapshot = snapshot_of(binding.phone_number)
         if dry_run:
@@ -330,7 +335,7 @@ class TrunkView(ApiView):
         data = self.validated(s.TrunkUpdateSerializer)
         with transaction.atomic():
             self.check_if_match(data["phone_number"])
-            with maybe_rolled_back(dry_run):
+            with one_transaction(dry_run=dry_run):
                 binding = services.trunk_update(workspace=self.workspace, actor=self.actor, **data)
                 snapshot = snapshot_of(binding.phone_number)
         return self._written("Trunk updated", snapshot, dry_run)
@@ -355,7 +360,7 @@ class TrunkView(ApiView):
             raise ValidationFailed(missing)
         with transaction.atomic():
             self.check_if_match(query["phone_number"])
-            with maybe_rolled_back(dry_run):
+            with one_transaction(dry_run=dry_run):
                 number = services.trunk_delete(
                     workspace=self.workspace,
                     actor=self.actor,
@@ -390,7 +395,7 @@ class TrunkAssignView(ApiView):
         data = self.validated(s.TrunkAssignSerializer)
         with transaction.atomic():
             self.check_if_match(data["phone_number"])
-            with maybe_rolled_back(dry_run):
+            with one_transaction(dry_run=dry_run):
                 binding = services.trunk_assign(workspace=self.workspace, actor=self.actor, **data)
                 snapshot = snapshot_of(binding.phone_number)
         return TrunkView._written("Trunk assigned", snapshot, dry_run)
@@ -426,10 +431,14 @@ class AgentSmsView(ApiView):
 
         def assign() -> Response:
             data = self.validated(s.PhoneNumberUuidSerializer)
-            number = services.sms_assign(
-                workspace=self.workspace, actor=self.actor, agent_uuid=key, phone_number_uuid=data["phone_number_uuid"]
-            )
-            snapshot = snapshot_of(number)
+            with one_transaction():
+                number = services.sms_assign(
+                    workspace=self.workspace,
+                    actor=self.actor,
+                    agent_uuid=key,
+                    phone_number_uuid=data["phone_number_uuid"],
+                )
+                snapshot = snapshot_of(number)
             return ok("SMS number assigned", snapshot, etag=etag_of(snapshot))
 
         return idempotency.run(self, request, assign)
@@ -449,10 +458,15 @@ class AgentCallProvisionView(ApiView):
 
         def provision() -> Response:
             data = self.validated(s.PhoneNumberUuidSerializer)
-            agent = services.call_provision(
-                workspace=self.workspace, actor=self.actor, agent_uuid=key, phone_number_uuid=data["phone_number_uuid"]
-            )
-            return ok("Number provisioned", {"agent": selectors.agent_repr(agent)})
+            with one_transaction():
+                agent = services.call_provision(
+                    workspace=self.workspace,
+                    actor=self.actor,
+                    agent_uuid=key,
+                    phone_number_uuid=data["phone_number_uuid"],
+                )
+                body = {"agent": selectors.agent_repr(agent)}
+            return ok("Number provisioned", body)
 
         return idempotency.run(self, request, provision)
 
