@@ -128,7 +128,8 @@ class ApiView(APIView):
     def body(self) -> dict[str, Any]:
         """The JSON object sent; anything else is INVALID_JSON (415 when no Content-Type is given)."""
         request = self.request
-        has_body = int(request.META.get("CONTENT_LENGTH") or 0) > 0
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        has_body = length.isdigit() and int(length) > 0
         if has_body and not request.META.get("CONTENT_TYPE"):
             raise drf_exceptions.UnsupportedMediaType("")
         data = request.data
