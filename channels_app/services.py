@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
+from simple_history.signals import pre_create_historical_record
 
 from channels_app import channel_settings as settings_doc
 from channels_app import numbers, sip, tokens
@@ -310,6 +311,75 @@ def _trunk(workspace: Workspace, phone_number: Any, channel: Any) -> ChannelBind
 # --- trunks (external numbers) ------------------------------------------------------------------
 
 
+def _register_input(
+    *, phone_number: Any, channel: Any, name: Any, direction: Any, sip: Any, additional_settings: Any
+) -> tuple[str, str, dict[str, Any], dict[str, str | None] | None]:
+    """trunk_register's input checks, every mistake at once: (channel, E.164, fields, SIP changes)."""
+    channel = _trunk_channel(channel)
+    errors: dict[str, list[str]] = {}
+    e164 = fields = sip_changes = None
+    try:
+        e164 = numbers.parse_field(phone_number)
+    except ValidationFailed as exc:
+        errors.update(exc.fields or {})
+    try:
+        fields, sip_changes = _trunk_fields(
+            channel=channel, name=name, direction=direction, sip=sip, additional_settings=additional_settings
+        )
+    except ValidationFailed as exc:
+        errors.update(exc.fields or {})
+    _raise_if(errors)
+    return channel, e164, fields, sip_changes
+
+
+def _new_external_number(workspace: Workspace, e164: str) -> PhoneNumber:
+    """An external number's inventory row (unsaved), country, type and location derived."""
+    facts = numbers.describe(e164)
+    number = PhoneNumber(
+        workspace=workspace,
+        number=e164,
+        source=Source.EXTERNAL,
+        country_code=facts.country_code,
+        type=facts.type,
+        location=facts.location,
+        compliance_status=ComplianceStatus.NOT_REQUIRED,
+        voice_capable=True,
+        sms_capable=False,
+        local_calling_capable=True,
+        monthly_fee=Decimal("0"),
+    )
+    _clean(number, exclude=("workspace",))
+    mark(number, action="registered")
+    return number
+
+
+def _new_trunk(
+    *,
+    workspace: Workspace,
+    number: PhoneNumber,
+    channel: str,
+    agent: Agent,
+    fields: dict[str, Any],
+    sip_changes: dict[str, str | None] | None,
+) -> ChannelBinding:
+    """A trunk row (unsaved) with its defaults (rules 5-7) and SIP settings applied."""
+    e164 = str(number.number)
+    binding = ChannelBinding(
+        workspace=workspace,
+        phone_number=number,
+        channel=channel,
+        agent=agent,
+        is_trunk=True,
+        name=fields.get("name") or default_trunk_name(channel, e164),
+        direction=(fields.get("direction") or Direction.BOTH) if channel == Channel.CALL else None,
+        additional_settings=fields.get("additional_settings") or {},
+    )
+    secrets_changed = _apply_sip(binding, sip_changes or {})
+    _clean(binding, exclude=("workspace", "phone_number", "agent"))
+    mark(binding, action="registered", secrets_changed=secrets_changed)
+    return binding
+
+
 @write_service
 def trunk_register(
     *,
@@ -327,20 +397,14 @@ def trunk_register(
 
     Creates the external number on its first trunk, with country, type and location derived.
     """
-    channel = _trunk_channel(channel)
-    errors: dict[str, list[str]] = {}
-    try:
-        e164 = numbers.parse_field(phone_number)
-    except ValidationFailed as exc:
-        errors.update(exc.fields or {})
-        e164 = None
-    try:
-        fields, sip_changes = _trunk_fields(
-            channel=channel, name=name, direction=direction, sip=sip, additional_settings=additional_settings
-        )
-    except ValidationFailed as exc:
-        errors.update(exc.fields or {})
-    _raise_if(errors)
+    channel, e164, fields, sip_changes = _register_input(
+        phone_number=phone_number,
+        channel=channel,
+        name=name,
+        direction=direction,
+        sip=sip,
+        additional_settings=additional_settings,
+    )
     agent = _agent(workspace, agent_uuid)
 
     for attempt in (1, 2):
@@ -361,36 +425,16 @@ def trunk_register(
                         _number_bound_on(winner, channel)
                     raise
                 if number is None:
-                    facts = numbers.describe(e164)
-                    number = PhoneNumber(
-                        workspace=workspace,
-                        number=e164,
-                        source=Source.EXTERNAL,
-                        country_code=facts.country_code,
-                        type=facts.type,
-                        location=facts.location,
-                        compliance_status=ComplianceStatus.NOT_REQUIRED,
-                        voice_capable=True,
-                        sms_capable=False,
-                        local_calling_capable=True,
-                        monthly_fee=Decimal("0"),
-                    )
-                    _clean(number, exclude=("workspace",))
-                    mark(number, action="registered")
+                    number = _new_external_number(workspace, e164)
                     number.save()
-                binding = ChannelBinding(
+                binding = _new_trunk(
                     workspace=workspace,
-                    phone_number=number,
+                    number=number,
                     channel=channel,
                     agent=agent,
-                    is_trunk=True,
-                    name=fields.get("name") or default_trunk_name(channel, e164),
-                    direction=(fields.get("direction") or Direction.BOTH) if channel == Channel.CALL else None,
-                    additional_settings=fields.get("additional_settings") or {},
+                    fields=fields,
+                    sip_changes=sip_changes,
                 )
-                secrets_changed = _apply_sip(binding, sip_changes or {})
-                _clean(binding, exclude=("workspace", "phone_number", "agent"))
-                mark(binding, action="registered", secrets_changed=secrets_changed)
                 binding.save()
             return binding
         except IntegrityError as exc:
@@ -401,6 +445,152 @@ def trunk_register(
                 exc, workspace=workspace, e164=e164, channel=channel, agent=agent, retry=attempt == 1
             )
     raise AssertionError("unreachable: a second IntegrityError is always explained as a conflict")
+
+
+BULK_BATCH_SIZE = 500
+
+
+def _bulk_insert_with_history(model: type, objs: list[Any]) -> None:
+    """bulk_create, then one historical row per object, filled by the same audit signal as save()."""
+    model.objects.bulk_create(objs, batch_size=BULK_BATCH_SIZE)
+    history_model = model.history.model
+    when = timezone.now()
+    records = []
+    for obj in objs:
+        record = history_model(
+            history_date=when,
+            history_type="+",
+            history_user=None,
+            history_change_reason=None,
+            **{field.attname: getattr(obj, field.attname) for field in history_model.tracked_fields},
+        )
+        pre_create_historical_record.send(
+            sender=history_model,
+            instance=obj,
+            history_date=when,
+            history_user=None,
+            history_change_reason=None,
+            history_instance=record,
+            using=None,
+        )
+        records.append(record)
+    history_model.objects.bulk_create(records, batch_size=BULK_BATCH_SIZE)
+
+
+@write_service
+def trunk_register_many(
+    *,
+    workspace: Workspace,
+    actor: Actor,
+    rows: list[dict[str, Any]],
+    progress: Callable[[int], None] | None = None,
+) -> list[ChannelBinding | DomainError]:
+    """Register many trunks (bulk import): for each row, in order, what trunk_register would do.
+
+    `rows` are trunk_register's keyword arguments (without workspace and actor). The result has,
+    per row, the new binding or the DomainError trunk_register raises given the rows before it.
+    A row whose success is certain from what is loaded up front (its input is valid, its number
+    is new to the installation and to the earlier rows, its agent is free on the channel) is
+    inserted in bulk, with its audit record. Every other row goes through trunk_register itself,
+    after the pending rows are written, so its outcome and message are exactly the single-row
+    ones. If a concurrent request takes a number or an agent before the bulk insert, the pending
+    rows are registered one by one instead.
+    """
+    prepared: list[tuple[str, str, dict[str, Any], Any] | None] = []
+    agent_keys: list[uuid.UUID | None] = []
+    for row in rows:
+        try:
+            prepared.append(_register_input(**{k: row.get(k, UNSET) for k in _REGISTER_INPUT}))
+        except DomainError:
+            prepared.append(None)  # trunk_register will say why
+        try:
+            agent_keys.append(_uuid(row.get("agent_uuid"), "agent_uuid"))
+        except DomainError:
+            agent_keys.append(None)
+    agents = _agents_by_uuid(workspace, {key for key in agent_keys if key is not None})
+    e164s = sorted({entry[1] for entry in prepared if entry is not None})
+    taken: set[str] = set()
+    for start in range(0, len(e164s), BULK_BATCH_SIZE):
+        chunk = e164s[start : start + BULK_BATCH_SIZE]
+        taken.update(str(n) for n in PhoneNumber.objects.filter(number__in=chunk).values_list("number", flat=True))
+    busy: set[tuple[int, str]] = set()
+    agent_ids = sorted(agent.pk for agent in agents.values())
+    for start in range(0, len(agent_ids), BULK_BATCH_SIZE):
+        chunk = agent_ids[start : start + BULK_BATCH_SIZE]
+        busy.update(ChannelBinding.objects.filter(agent_id__in=chunk).values_list("agent_id", "channel"))
+
+    results: list[ChannelBinding | DomainError | None] = [None] * len(rows)
+    pending: list[tuple[int, PhoneNumber, ChannelBinding]] = []
+
+    def one_by_one(index: int) -> None:
+        try:
+            binding = trunk_register(workspace=workspace, actor=actor, **rows[index])
+        except DomainError as exc:
+            results[index] = exc
+        else:
+            results[index] = binding
+            taken.add(binding.phone_number.e164)
+            busy.add((binding.agent_id, binding.channel))
+
+    def flush() -> None:
+        if not pending:
+            return
+        try:
+            with transaction.atomic():
+                _bulk_insert_with_history(PhoneNumber, [number for _, number, _ in pending])
+                _bulk_insert_with_history(ChannelBinding, [binding for _, _, binding in pending])
+        except IntegrityError:
+            for index, _, _ in pending:
+                one_by_one(index)
+        else:
+            for index, _, binding in pending:
+                results[index] = binding
+        pending.clear()
+
+    for index, entry in enumerate(prepared):
+        agent = agents.get(agent_keys[index])
+        certain = entry is not None and agent is not None and entry[1] not in taken and (agent.pk, entry[0]) not in busy
+        if certain:
+            channel, e164, fields, sip_changes = entry
+            try:
+                number = _new_external_number(workspace, e164)
+                binding = _new_trunk(
+                    workspace=workspace,
+                    number=number,
+                    channel=channel,
+                    agent=agent,
+                    fields=fields,
+                    sip_changes=sip_changes,
+                )
+            except DomainError:
+                certain = False
+            else:
+                pending.append((index, number, binding))
+                taken.add(e164)
+                busy.add((agent.pk, channel))
+                if len(pending) >= BULK_BATCH_SIZE:
+                    flush()
+        if not certain:
+            flush()
+            one_by_one(index)
+        if progress is not None:
+            progress(index + 1)
+    flush()
+    return results  # type: ignore[return-value]
+
+
+_REGISTER_INPUT = ("phone_number", "channel", "name", "direction", "sip", "additional_settings")
+
+
+def _agents_by_uuid(workspace: Workspace, keys: set[uuid.UUID]) -> dict[uuid.UUID, Agent]:
+    agents: dict[uuid.UUID, Agent] = {}
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), BULK_BATCH_SIZE):
+        chunk = ordered[start : start + BULK_BATCH_SIZE]
+        agents.update(
+            (agent.agent_uuid, agent) for agent in Agent.objects.filter(workspace=workspace, agent_uuid__in=chunk)
+        )
+    return agents
 
 
 @write_service

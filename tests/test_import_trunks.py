@@ -12,9 +12,10 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from channels_app import imports
+from channels_app import imports, services
 from channels_app.audit import Actor
-from channels_app.models import ChannelBinding, PhoneNumber
+from channels_app.errors import DomainError
+from channels_app.models import Agent, ChannelBinding, PhoneNumber
 from tests.admin_support import HEADER, csv_text, row
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
 
@@ -182,6 +183,98 @@ def test_the_audit_trail_records_each_row_as_the_command(workspace_a, agent_a):
         "registered",
         ["sip_password"],
     )
+
+
+def test_bulk_registration_answers_each_row_exactly_as_single_registrations_would(
+    workspace_a, workspace_b, agents_a, agent_b, purchased_a, purchased_b, trunk_a
+):
+    """trunk_register_many against trunk_register called row by row, on the same mixed rows."""
+    rows = [
+        {"phone_number": "+1 202 555 0141", "channel": "call", "agent_uuid": agents_a[1].agent_uuid},
+        {"phone_number": "+12025550141", "channel": "whatsapp", "agent_uuid": agents_a[1].agent_uuid},
+        {"phone_number": "+1 202 555 0141", "channel": "call", "agent_uuid": agents_a[2].agent_uuid},
+        {"phone_number": "+1 202 555 0142", "channel": "call", "agent_uuid": agents_a[1].agent_uuid},
+        {"phone_number": purchased_a.e164, "channel": "call", "agent_uuid": agents_a[2].agent_uuid},
+        {"phone_number": purchased_b.e164, "channel": "call", "agent_uuid": agents_a[2].agent_uuid},
+        {"phone_number": "+12345678901", "channel": "whatsapp", "agent_uuid": agents_a[2].agent_uuid},
+        {"phone_number": "+12345678901", "channel": "call", "agent_uuid": agents_a[2].agent_uuid},
+        {"phone_number": "+1 202 555 0143", "channel": "sms", "agent_uuid": agents_a[2].agent_uuid},
+        {"phone_number": "+1 202 555 0143", "channel": "call", "agent_uuid": agent_b.agent_uuid},
+        {"phone_number": "+1 202 555 0143", "channel": "call", "agent_uuid": "nope"},
+        {"phone_number": "12", "channel": "call", "agent_uuid": agents_a[2].agent_uuid, "sip": {"port": 0}},
+        {
+            "phone_number": "+1 202 555 0144",
+            "channel": "whatsapp",
+            "agent_uuid": agents_a[2].agent_uuid,
+            "sip": {"gateway": "x"},
+        },
+        {
+            "phone_number": "+1 202 555 0145",
+            "channel": "call",
+            "agent_uuid": agents_a[2].agent_uuid,
+            "name": "n" * 256,
+        },
+        {
+            "phone_number": "+1 202 555 0146",
+            "channel": "call",
+            "agent_uuid": agents_a[2].agent_uuid,
+            "direction": "inbound",
+            "sip": {"gateway": "sip.example.com", "password": MARKER_PASSWORD},
+            "additional_settings": {"a": 1},
+        },
+        {"phone_number": "+1 202 555 0147", "channel": "call", "agent_uuid": agents_a[2].agent_uuid},
+    ]
+    actor = Actor.command("tests")
+
+    def shape(outcome):
+        if isinstance(outcome, DomainError):
+            return ("refused", outcome.code, outcome.field, outcome.message, outcome.details, outcome.fields)
+        return (
+            "registered",
+            outcome.phone_number.e164,
+            outcome.channel,
+            outcome.agent_id,
+            outcome.name,
+            outcome.direction,
+            outcome.sip_gateway,
+            outcome.sip_password,
+            outcome.additional_settings,
+        )
+
+    def history():
+        return sorted(
+            (str(r.number) if model is PhoneNumber else r.channel, r.action, r.door, r.actor_label, r.secrets_changed)
+            for model in (PhoneNumber, ChannelBinding)
+            for r in model.history.filter(actor_label="manage.py tests", history_type="+")
+        )
+
+    one_by_one = []
+    with services.rolled_back():
+        for kwargs in rows:
+            try:
+                one_by_one.append(shape(services.trunk_register(workspace=workspace_a, actor=actor, **kwargs)))
+            except DomainError as exc:
+                one_by_one.append(shape(exc))
+        single_history = history()
+    with services.rolled_back():
+        bulk = [shape(o) for o in services.trunk_register_many(workspace=workspace_a, actor=actor, rows=rows)]
+        bulk_history = history()
+    assert bulk == one_by_one
+    assert bulk_history == single_history
+    assert [entry[0] for entry in bulk].count("registered") == 4
+
+
+def test_valid_rows_are_written_in_bulk_with_a_query_count_that_does_not_grow_per_row(
+    workspace_a, django_assert_max_num_queries
+):
+    agents = Agent.objects.bulk_create([Agent(workspace=workspace_a, name=f"bulk {i}") for i in range(120)])
+    text = csv_text(
+        *(row(f"+1212200{i:04d}", agent, sip_password="pw") for i, agent in enumerate(agents)),
+    )
+    with django_assert_max_num_queries(25):  # 120 rows one by one would take over 1,000
+        report = run(workspace_a, text)
+    assert report.valid_count == 120
+    assert ChannelBinding.history.filter(secrets_changed=["sip_password"]).count() == 120
 
 
 # --- the command ------------------------------------------------------------------------------------------
