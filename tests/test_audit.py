@@ -167,3 +167,25 @@ def test_the_actor_does_not_outlive_the_service_call(trunk_a, workspace_a, doors
     with raises_domain_error("TRUNK_NOT_FOUND"):
         services.trunk_update(workspace=workspace_a, actor=doors[Door.ADMIN], phone_number=NUMBER, channel="whatsapp")
     assert current_actor() is None
+
+
+def test_the_events_of_a_number_survive_the_deletion_of_an_agent_that_once_served_it(
+    purchased_a, agents_a, workspace_a, doors
+):
+    gone = agents_a[2]
+    services.call_provision(
+        workspace=workspace_a,
+        actor=doors[Door.ADMIN],
+        agent_uuid=gone.agent_uuid,
+        phone_number_uuid=purchased_a.phone_number_uuid,
+    )
+    services.binding_delete(
+        workspace=workspace_a, actor=doors[Door.ADMIN], binding_uuid=purchased_a.bindings.get().uuid
+    )
+    gone_uuid = str(gone.agent_uuid)
+    gone.delete()
+    events = selectors.number_events(number=purchased_a)
+    assert [e["action"] for e in events] == ["deleted", "bound", "purchased"]
+    # History keeps the agent's id, not its uuid: a deleted agent reads as null.
+    assert events[1]["changes"]["agent_uuid"] is None
+    assert gone_uuid not in str(events)
