@@ -179,6 +179,8 @@ class PhoneNumber(models.Model):
         ]
         indexes = [
             models.Index(fields=["workspace", "source", "number"], name="number_ws_source_idx"),
+            # A workspace's page of numbers in number order, without sorting the workspace.
+            models.Index(fields=["workspace", "number"], name="number_ws_number_idx"),
         ]
 
     def __str__(self) -> str:
@@ -195,6 +197,31 @@ class PhoneNumber(models.Model):
     @property
     def digits(self) -> str:
         return self.e164.lstrip("+")
+
+
+class InventoryCount(models.Model):
+    """How many numbers a workspace holds per source, kept by database triggers.
+
+    Lists answer their total from here instead of counting the workspace's rows, so a page costs
+    the same at 1,000 or 1,000,000 numbers (docs/performance.md). Triggers on the phone number
+    table (migration 0004) add and subtract on every insert, delete and change of workspace or
+    source, whatever wrote the row (services, bulk inserts, the shell). On PostgreSQL each
+    connection writes its own stripe (`slot`, from the backend pid) so concurrent transactions
+    never wait on one counter row; the total is the sum of a workspace's stripes.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    slot = models.SmallIntegerField(default=0)
+    numbers = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "source", "slot"], name="uniq_inventory_count_slot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}/{self.source}/{self.slot}: {self.numbers}"
 
 
 class Channel(models.TextChoices):
