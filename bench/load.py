@@ -142,6 +142,7 @@ class Client(threading.Thread):
 
 def prepare(env: dict[str, str], clients: int) -> tuple[str, list[list[str]], list[str]]:
     manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "collectstatic", "--noinput", "-v0")  # as docs/deployment.md does before starting gunicorn
     script = f"""
 import json
 from channels_app import services
