@@ -6,6 +6,8 @@ rows shown (no N+1), and no changelist counts a whole table.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test import override_settings
@@ -154,15 +156,19 @@ def test_the_number_filters_narrow_by_workspace_source_channel_agent_and_directi
     assert numbers(source__exact="external") == [trunk_a.phone_number.e164]
     assert numbers(channel="call") == [trunk_a.phone_number.e164]
     assert numbers(channel="none") == sorted([purchased_a.e164, purchased_b.e164])
-    assert numbers(agent=agent_a.pk) == [trunk_a.phone_number.e164]
-    assert numbers(agent=agents_a[1].pk) == []
+    assert numbers(agent=str(agent_a.agent_uuid)) == [trunk_a.phone_number.e164]
+    assert numbers(agent="A AGENT 1") == [trunk_a.phone_number.e164]
+    assert numbers(agent=str(agents_a[1].agent_uuid)) == []
     assert numbers(direction="both") == [trunk_a.phone_number.e164]
     assert numbers(direction="inbound") == []
 
 
-def test_the_agent_filter_lists_the_agents_of_the_chosen_workspace(staff_client, agents_a, agents_b):
-    html = staff_client.get(NUMBERS_URL, {"workspace__id__exact": agents_a[0].workspace_id}).content.decode()
-    assert "A agent 2" in html and "B agent 1" not in html
+def test_the_agent_filter_is_a_text_box_that_keeps_the_other_filters(staff_client, trunk_a, agents_a, agents_b):
+    html = staff_client.get(NUMBERS_URL, {"source__exact": "external", "agent": "agent 1"}).content.decode()
+    form = re.search(r'<form method="get" class="channels-app-input-filter">(.*?)</form>', html, re.S).group(1)
+    assert '<input type="hidden" name="source__exact" value="external">' in form
+    assert 'name="agent" value="agent 1"' in form
+    assert "B agent 2" not in html  # agents are not listed one by one
 
 
 def test_the_binding_filters_narrow_by_channel_kind_agent_and_direction(staff_client, trunk_a, agent_a):
@@ -173,7 +179,8 @@ def test_the_binding_filters_narrow_by_channel_kind_agent_and_direction(staff_cl
     assert bindings(channel__exact="sms") == []
     assert bindings(source="external") == [trunk_a.pk]
     assert bindings(source="purchased") == []
-    assert bindings(agent=agent_a.pk) == [trunk_a.pk]
+    assert bindings(agent=str(agent_a.agent_uuid)) == [trunk_a.pk]
+    assert bindings(agent="agent 2") == []
     assert bindings(direction__exact="both") == [trunk_a.pk]
 
 

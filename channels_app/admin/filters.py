@@ -10,13 +10,13 @@ import uuid
 
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from channels_app import numbers
-from channels_app.models import Agent, Channel, ChannelBinding, Direction
+from channels_app.models import Channel, ChannelBinding, Direction
 
-WORKSPACE_PARAM = "workspace__id__exact"
 NUMBER_SEARCH_HELP = _(
     "Search by number in any spelling: +1 (234) 567-8901, 12345678901, 020 7183 8750 or a few digits."
 )
@@ -28,7 +28,9 @@ def search_by_number(queryset: QuerySet, term: str, *, number_field: str, uuid_f
     Matching is on digits, so every spelling of rule 13 and any partial run of digits finds the
     stored E.164 number. A "(0)" is dropped ("+44 (0)20 7183 8750"). Leading zeros (a national
     trunk prefix, or the 00 international prefix) are also tried without them, so
-    "020 7183 8750" finds +442071838750. A UUID finds its row.
+    "020 7183 8750" finds +442071838750. A UUID finds its row. A whole valid number (rule 13)
+    is looked up on the unique index instead: the partial-digits match reads every number, which
+    grows with the inventory (docs/performance.md).
     """
     term = term.strip()
     if not term:
@@ -36,6 +38,10 @@ def search_by_number(queryset: QuerySet, term: str, *, number_field: str, uuid_f
     try:
         return queryset.filter(**{uuid_field: uuid.UUID(term)})
     except ValueError:
+        pass
+    try:
+        return queryset.filter(**{number_field: numbers.to_e164(term)})
+    except numbers.InvalidNumber:
         pass
     digits = numbers.search_digits(term.replace("(0)", ""))  # "+44 (0)20 ...": the (0) is not dialled
     if not digits:
@@ -80,32 +86,61 @@ class NumberDirectionFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AgentFilter(admin.SimpleListFilter):
-    """Agents of the workspace chosen in the workspace filter, or every agent with its workspace."""
+# Agents grow with the inventory (an agent serves one number per channel): the filter lists the
+# agents of the chosen workspace only, and only up to this many; `?agent=<id>` works regardless.
+AGENT_FILTER_LIMIT = 100
+
+
+class AgentFilter(admin.ListFilter):
+    """Filter by agent: a name (or part of it) or an agent UUID typed into the sidebar.
+
+    A list of links would hold every agent of the installation (tens of thousands): too long to
+    render or to read. The typed value narrows the list with one EXISTS or join, whatever the
+    number of agents.
+    """
 
     title = _("agent")
     parameter_name = "agent"
+    template = "admin/channels_app/input_filter.html"
 
-    def lookups(self, request, model_admin):
-        agents = Agent.objects.select_related("workspace").order_by("workspace__name", "name", "id")
-        workspace_id = request.GET.get(WORKSPACE_PARAM, "")
-        if workspace_id.isdigit():
-            return [(str(agent.pk), agent.name) for agent in agents.filter(workspace_id=workspace_id)]
-        return [(str(agent.pk), f"{agent.name} ({agent.workspace.name})") for agent in agents]
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        value = params.pop(self.parameter_name, None)
+        self.value = (value[-1] if isinstance(value, list) else value or "").strip()
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str]:
+        return [self.parameter_name]
+
+    def agent_lookup(self) -> dict[str, object]:
+        try:
+            return {"agent__agent_uuid": uuid.UUID(self.value)}
+        except ValueError:
+            return {"agent__name__icontains": self.value}
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if not value or not value.isdigit():
+        if not self.value:
             return queryset
-        return self.filter_agent(queryset, int(value))
+        return queryset.filter(**self.agent_lookup())
 
-    def filter_agent(self, queryset, agent_id: int):
-        return queryset.filter(agent_id=agent_id)
+    def choices(self, changelist):
+        kept = QueryDict(changelist.get_query_string(remove=[self.parameter_name])[1:])
+        yield {
+            "parameter_name": self.parameter_name,
+            "value": self.value,
+            "hidden": [(name, value) for name, values in kept.lists() for value in values],
+            "clear_url": changelist.get_query_string(remove=[self.parameter_name]),
+            "placeholder": _("name or UUID"),
+        }
 
 
 class NumberAgentFilter(AgentFilter):
-    def filter_agent(self, queryset, agent_id: int):
-        return queryset.filter(_bindings_of_number(agent_id=agent_id))
+    def queryset(self, request, queryset):
+        if not self.value:
+            return queryset
+        return queryset.filter(_bindings_of_number(**self.agent_lookup()))
 
 
 class TokenStateFilter(admin.SimpleListFilter):
