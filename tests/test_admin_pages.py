@@ -257,3 +257,14 @@ def test_no_changelist_counts_beyond_the_cap(staff_client, workspace_a):
     assert response.context["cl"].result_count == 3  # cap + 1: "more than 2"
     assert "More than 2 phone numbers" in response.content.decode()
     assert PhoneNumber.objects.count() == 4
+
+
+def test_the_agent_list_links_to_the_numbers_each_agent_serves(staff_client, trunk_a, agent_a):
+    html = staff_client.get("/admin/channels_app/agent/").content.decode()
+    link = f"{NUMBERS_URL}?agent={agent_a.agent_uuid}"
+    assert link in html
+    assert listed_numbers(staff_client.get(link)) == [trunk_a.phone_number.e164]
+
+
+def test_a_call_trunk_page_shows_the_last_trunk_check_status(staff_client, trunk_a):
+    assert "not checked since the last SIP change" in staff_client.get(change_url(trunk_a)).content.decode()

@@ -87,6 +87,7 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
                     "credentials",
                     ("sip_username", "clear_sip_username"),
                     ("sip_password", "clear_sip_password"),
+                    "trunk_check",
                 )
             },
         ),
@@ -109,6 +110,7 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
         "agent_display",
         "kind",
         "credentials",
+        "trunk_check",
         "uuid",
         "created_at",
         "updated_at",
@@ -147,6 +149,14 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
     @admin.display(description=_("SIP credentials"))
     def credentials(self, binding):
         return credentials_status(binding)
+
+    @admin.display(description=_("last trunk check"))
+    def trunk_check(self, binding):
+        """The stored result of `check_trunks` (status and when), never its raw details."""
+        if not binding.health_status:
+            return _("not checked since the last SIP change")
+        when = binding.health_checked_at.strftime("%Y-%m-%d %H:%M UTC") if binding.health_checked_at else "—"
+        return f"{binding.get_health_status_display()} ({when})"
 
     @admin.display(description=_("agent"))
     def agent_display(self, binding):

@@ -9,6 +9,9 @@ an agent or workspace that still has bindings cannot be deleted (PROTECT).
 from __future__ import annotations
 
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from channels_app.admin.base import FastChangeListMixin
 from channels_app.models import Agent, Membership, Workspace
@@ -50,7 +53,7 @@ class WorkspaceAdmin(FastChangeListMixin, admin.ModelAdmin):
 
 @admin.register(Agent)
 class AgentAdmin(FastChangeListMixin, admin.ModelAdmin):
-    list_display = ("name", "workspace", "status", "agent_uuid", "created_at")
+    list_display = ("name", "workspace", "status", "agent_uuid", "numbers", "created_at")
     list_filter = ("workspace", "status")
     list_select_related = ("workspace",)
     search_fields = ("name", "workspace__name", "workspace__slug", "=agent_uuid")
@@ -58,6 +61,11 @@ class AgentAdmin(FastChangeListMixin, admin.ModelAdmin):
     readonly_fields = ("agent_uuid", "created_at")
     fields = ("workspace", "name", "status", "agent_uuid", "created_at")
     ordering = ("workspace__name", "name", "id")
+
+    @admin.display(description=_("numbers"))
+    def numbers(self, agent):
+        url = reverse("admin:channels_app_phonenumber_changelist")
+        return format_html('<a href="{}?agent={}">{}</a>', url, agent.agent_uuid, _("numbers it serves"))
 
     def get_readonly_fields(self, request, obj=None):
         # An agent never changes workspace: its bindings would point across tenants.
