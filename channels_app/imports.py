@@ -63,7 +63,7 @@ SIP_COLUMNS = {
 # Errors naming no field, but clearly about one column.
 _COLUMN_BY_CODE = {"AGENT_NOT_FOUND": "agent_uuid", "TRUNK_NOT_FOUND": "phone_number"}
 
-Progress = Callable[[int, int, int, int], None]  # (done, total, valid, refused)
+Progress = Callable[[int, int], None]  # (rows checked, total)
 
 
 class CsvFormatError(ValueError):
@@ -316,7 +316,13 @@ def register_rows(
     """
     rows = list(rows)
     total = len(rows)
-    counts = {"done": 0, "valid": 0, "refused": 0}
+    checked = 0
+
+    def tick() -> None:
+        nonlocal checked
+        checked += 1
+        if progress is not None and (checked % progress_every == 0 or checked == total):
+            progress(checked, total)
 
     def settle(row: Row, outcome: Any) -> None:
         if isinstance(outcome, DomainError):
@@ -325,14 +331,12 @@ def register_rows(
             row.done = True
             row.e164 = outcome.phone_number.e164
             row.trunk_name = outcome.name
-        counts["done"] += 1
-        counts["valid" if row.ok else "refused"] += 1
-        if progress is not None and (counts["done"] % progress_every == 0 or counts["done"] == total):
-            progress(counts["done"], total, counts["valid"], counts["refused"])
 
     def register_run(run: list[tuple[Row, dict[str, Any]]]) -> None:
         if run:
-            outcomes = services.trunk_register_many(workspace=workspace, actor=actor, rows=[kw for _, kw in run])
+            outcomes = services.trunk_register_many(
+                workspace=workspace, actor=actor, rows=[kwargs for _, kwargs in run], progress=lambda _done: tick()
+            )
             for (row, _kwargs), outcome in zip(run, outcomes, strict=True):
                 settle(row, outcome)
             run.clear()
@@ -354,6 +358,7 @@ def register_rows(
                 settle(row, exc)
             except _Discard:
                 settle(row, None)
+            tick()
         register_run(run)
     return ImportReport(rows=rows, dry_run=dry_run)
 

@@ -302,7 +302,7 @@ def test_the_command_imports_a_file_with_a_per_row_report_and_progress(workspace
     assert "line 2: +1 202 555 0141 call: registered as +12025550141 (call_trunk_12025550141)" in out
     assert "line 3: +1 202 555 0142 call: registered as +12025550142" in out
     assert "Registered 2 of 2 rows, 0 refused." in out
-    assert "2/2 rows checked: 2 valid, 0 refused" in err
+    assert "2/2 rows checked" in err
     assert ChannelBinding.objects.count() == 2
     assert ChannelBinding.history.first().actor_label == "manage.py import_trunks"
 
@@ -324,7 +324,9 @@ def test_the_command_fails_when_a_row_is_refused_but_keeps_the_valid_rows(worksp
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError) as failed:
         call_command("import_trunks", workspace_a.slug, path, stdout=out, stderr=err)
-    assert "1 row(s) refused" in str(failed.value) and "the 1 valid rows were registered" in str(failed.value)
+    assert str(failed.value) == (
+        "Registered 1 of 2 rows, 1 refused. See the refused rows above; the 1 valid rows were registered."
+    )
     assert "line 3: +1 202 555 0142 call: refused - sip_gateway: Enter a host name" in out.getvalue()
     assert "[VALIDATION_ERROR]" in out.getvalue()
     assert MARKER_PASSWORD not in out.getvalue() + err.getvalue() + str(failed.value)

@@ -62,9 +62,9 @@ class Command(BaseCommand):
         else:
             summary = f"Registered {valid} of {total} rows, {refused} refused."
         if refused:
-            written = "nothing was written" if dry_run else f"the {valid} valid rows were registered"
-            raise CommandError(f"{summary} {refused} row(s) refused (see the report above); {written}.")
+            written = "" if dry_run else f"; the {valid} valid rows were registered"
+            raise CommandError(f"{summary} See the refused rows above{written}.")
         self.stdout.write(self.style.SUCCESS(summary))
 
-    def _progress(self, done: int, total: int, valid: int, refused: int) -> None:
-        self.stderr.write(f"  {done}/{total} rows checked: {valid} valid, {refused} refused")
+    def _progress(self, done: int, total: int) -> None:
+        self.stderr.write(f"  {done}/{total} rows checked")
