@@ -108,6 +108,7 @@ def test_a_read_only_token_is_refused_on_every_write_and_nothing_changes(
         ("PATCH", "/phone-numbers/trunks", {"phone_number": number, "channel": "call", "name": "x"}, None),
         ("PUT", "/phone-numbers/trunks/assign", {"phone_number": number, "channel": "call", "agent_uuid": agent}, None),
         ("DELETE", "/phone-numbers/trunks", None, {"phone_number": number, "channel": "call"}),
+        ("POST", "/phone-numbers/trunks/check", {"phone_number": number, "channel": "call"}, None),
         ("POST", f"/agents/{agent}/channels/sms", {"phone_number_uuid": str(uuid)}, None),
         ("POST", f"/agents/{agent}/channels/call/provision", {"phone_number_uuid": str(uuid)}, None),
     ]

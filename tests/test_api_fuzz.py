@@ -5,7 +5,13 @@ Zero 5xx, zero responses that violate the schema (status codes, headers, content
 
 The requests go through Django's WSGI handler in-process, so each example costs milliseconds.
 Half of the positive examples aim at real objects of the workspace (their uuids replace the
-generated ones), so success bodies are validated too, not only the 404s.
+generated ones, and the trunk check's `phone_number` becomes the workspace's call trunk), so
+success bodies are validated too, not only the 404s.
+
+The trunk check sends real SIP datagrams, so the run must never probe the internet or wait on
+it: the fuzzed trunk's gateway is a documentation address (192.0.2.0/24, RFC 5737), which the
+address policy refuses at once, without a name lookup or a packet, and the once-per-30-s limit
+is lifted so every aimed check runs and its 200 body is validated.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.config import SchemathesisConfig
 
+from channels_app import services
+from channels_app.audit import Actor
 from channels_app.models import Agent
 
 pytestmark = pytest.mark.django_db
@@ -46,9 +54,22 @@ STATUSES: Counter = Counter()
 PER_OPERATION: Counter = Counter()
 
 
+# A TEST-NET-1 address: refused by the trunk check's address policy before anything is sent.
+UNROUTABLE_GATEWAY = "192.0.2.10"
+
+
 @pytest.fixture
 def api_schema(token_a, workspace_a, agents_a, purchased_a, purchased_a_voice_only, trunk_a, settings):
     settings.API_THROTTLE_RATE = None  # thousands of requests in seconds are the point here
+    settings.SIP_CHECK_ALLOW_PRIVATE = False  # whatever the environment says: no packet leaves
+    settings.SIP_CHECK_MIN_INTERVAL_SECONDS = 0  # every aimed check runs, so its 200 is validated
+    services.trunk_update(
+        workspace=workspace_a,
+        actor=Actor.command("fuzz"),
+        phone_number=trunk_a.phone_number.e164,
+        channel="call",
+        sip={"gateway": UNROUTABLE_GATEWAY},
+    )
     # As Django's test client does: keep the test's connection (and its transaction) open
     # across in-process WSGI requests.
     request_started.disconnect(close_old_connections)
@@ -61,6 +82,13 @@ def api_schema(token_a, workspace_a, agents_a, purchased_a, purchased_a_voice_on
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+def trunk_number(workspace) -> str:
+    binding = workspace.bindings.filter(channel="call", is_trunk=True).select_related("phone_number").first()
+    return binding.phone_number.e164 if binding else "+12345678901"
+
+
 _turn = itertools.count()
 
 
@@ -83,6 +111,8 @@ def test_the_api_honours_its_schema_for_generated_requests(case, workspace_a):
         for name in case.path_parameters:
             if real.get(name):
                 case.path_parameters[name] = str(real[name][turn // 2 % len(real[name])])
+        if case.operation.path == "/api/v1/phone-numbers/trunks/check" and isinstance(case.body, dict):
+            case.body["phone_number"] = trunk_number(workspace_a)
     response = case.call_and_validate()
     STATUSES[response.status_code] += 1
     PER_OPERATION[case.operation.label] += 1
@@ -99,7 +129,7 @@ def test_every_operation_was_exercised_at_least_100_times(capsys):
             f"operations; statuses {dict(sorted(STATUSES.items()))}; "
             f"5xx: {sum(n for s, n in STATUSES.items() if s >= 500)}\n" + "\n".join(lines)
         )
-    assert len(PER_OPERATION) == 15
+    assert len(PER_OPERATION) == 16
     # GET /health takes no input at all: its handful of distinct cases are all generated.
     with_inputs = {op: n for op, n in PER_OPERATION.items() if op != "GET /api/v1/health"}
     assert min(with_inputs.values()) >= EXAMPLES, PER_OPERATION

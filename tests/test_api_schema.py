@@ -51,6 +51,7 @@ def test_the_schema_generates_without_warnings_and_lists_every_contract_endpoint
         ("/api/v1/phone-numbers/trunks", "patch"),
         ("/api/v1/phone-numbers/trunks", "delete"),
         ("/api/v1/phone-numbers/trunks/assign", "put"),
+        ("/api/v1/phone-numbers/trunks/check", "post"),
         ("/api/v1/agents", "get"),
         ("/api/v1/agents/{agent_uuid}/channels/sms", "post"),
         ("/api/v1/agents/{agent_uuid}/channels/call/provision", "post"),
@@ -134,6 +135,33 @@ def test_the_additive_headers_and_parameters_are_declared(schema):
     assert "ETag" in snapshot["responses"]["200"]["headers"]
     assert "Retry-After" in snapshot["responses"]["429"]["headers"]
     assert list(ops[("/api/v1/phone-numbers/trunks", "post")]["responses"])[:2] == ["201", "200"]
+
+
+def test_the_trunk_check_declares_its_errors_and_the_health_block(schema):
+    check = schema["paths"]["/api/v1/phone-numbers/trunks/check"]["post"]
+    assert {int(status) for status in check["responses"]} == {200, 400, 401, 403, 404, 415, 422, 429, 500, 503}
+    assert "Retry-After" in check["responses"]["429"]["headers"]
+    assert "ETag" in check["responses"]["200"]["headers"]
+    components = schema["components"]["schemas"]
+    request = components["TrunkCheckRequest"]
+    assert set(request["required"]) == {"phone_number", "channel"}
+    assert request["properties"]["channel"]["enum"] == ["call"]
+    health = resolve(schema, components["Trunk"]["properties"]["health"]["allOf"][0])
+    statuses = ["ok", "reachable", "auth_failed", "unreachable", "dns_failed", "refused"]
+    assert health["properties"]["status"]["enum"] == statuses
+    gateway = components["GatewayHealth"]
+    assert gateway["properties"]["status"]["enum"] == statuses
+    assert set(gateway["required"]) == {
+        "role",
+        "host",
+        "port",
+        "address",
+        "status",
+        "status_line",
+        "rtt_ms",
+        "register",
+        "message",
+    }
 
 
 def test_the_schema_is_served_as_json_without_a_token(client):

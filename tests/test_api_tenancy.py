@@ -54,6 +54,13 @@ def test_workspace_b_gets_404_on_every_workspace_a_object(api_b, a_world, agent_
         ("DELETE", "/phone-numbers/trunks", None, {"phone_number": "+12345678901", "channel": "call"}, TRUNK_NOT_FOUND),
         (
             "POST",
+            "/phone-numbers/trunks/check",
+            {"phone_number": "+12345678901", "channel": "call"},
+            None,
+            TRUNK_NOT_FOUND,
+        ),
+        (
+            "POST",
             f"/agents/{a_agent}/channels/sms",
             {"phone_number_uuid": str(purchased_b.phone_number_uuid)},
             None,

@@ -90,12 +90,14 @@ ETAG_OPERATIONS = {
     "trunks_update",
     "trunks_assign",
     "trunks_delete",
+    "trunks_check",
     "agents_sms_assign",
 }
 IDEMPOTENT_OPERATIONS = {
     "phone_numbers_release",
     "trunks_create",
     "trunks_assign",
+    "trunks_check",
     "agents_sms_assign",
     "agents_call_provision",
 }

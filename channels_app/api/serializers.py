@@ -31,6 +31,7 @@ from channels_app.models import (
     Source,
 )
 from channels_app.numbers import E164_EXAMPLE, E164_PATTERN
+from channels_app.sip import HealthStatus
 from channels_app.validators import MAX_TEXT, SIP_KEYS
 
 _schema_field_classes: dict[str, type[serializers.Field]] = {}
@@ -166,6 +167,17 @@ class TrunkAssignSerializer(serializers.Serializer):
     agent_uuid = schema_field(UUID)
 
 
+class TrunkCheckSerializer(serializers.Serializer):
+    phone_number = schema_field(ANY_SPELLING)
+    channel = schema_field(
+        {
+            **enum([Channel.CALL]),
+            "description": "Only call trunks have a SIP gateway to check; whatsapp and sms are refused with "
+            "UNSUPPORTED_CHANNEL.",
+        }
+    )
+
+
 class PhoneNumberUpdateSerializer(serializers.Serializer):
     channel_settings = schema_field(CHANNEL_SETTINGS_PATCH)
 
@@ -196,14 +208,44 @@ class SipOutputSerializer(serializers.Serializer):
     credentials_updated_at = schema_field({**DATETIME, "nullable": True})
 
 
+class RegisterAnswerSerializer(serializers.Serializer):
+    status_line = _nullable_string(help_text="The final answer to REGISTER; null when none came.")
+    rtt_ms = serializers.FloatField(allow_null=True, min_value=0)
+    attempts = serializers.IntegerField(min_value=0, help_text="REGISTER transmissions, digest answers included.")
+
+
+class GatewayHealthSerializer(serializers.Serializer):
+    role = schema_field(enum(["gateway", "secondary_gateway"]))
+    host = serializers.CharField()
+    port = serializers.IntegerField(min_value=1, max_value=65535)
+    address = _nullable_string(help_text="The address the name resolved to; null when it did not resolve.")
+    status = schema_field(enum(HealthStatus.values))
+    status_line = _nullable_string(help_text="The final answer to OPTIONS; null when none came.")
+    rtt_ms = serializers.FloatField(allow_null=True, min_value=0, help_text="OPTIONS round trip in milliseconds.")
+    register = RegisterAnswerSerializer(allow_null=True, help_text="null when no REGISTER was sent.")
+    message = serializers.CharField(help_text="What the result means, in plain language.")
+
+
+class TrunkHealthSerializer(serializers.Serializer):
+    status = schema_field(
+        {
+            **enum(HealthStatus.values),
+            "description": "The least advanced gateway's status: dns_failed, refused, unreachable, auth_failed, "
+            "reachable, ok.",
+        }
+    )
+    checked_at = serializers.DateTimeField()
+    gateways = GatewayHealthSerializer(many=True)
+
+
 class TrunkSerializer(serializers.Serializer):
     name = serializers.CharField()
     direction = schema_field(enum(Direction.values, nullable=True), help_text="null on whatsapp.")
     sip = SipOutputSerializer(allow_null=True, help_text="null on whatsapp.")
-    health = schema_field(
-        {"type": "object", "additionalProperties": True, "nullable": True},
-        required=False,
-        help_text="The last trunk check of a call trunk (status, checked_at, gateways); null when never checked.",
+    health = TrunkHealthSerializer(
+        allow_null=True,
+        help_text="The last trunk check of a call trunk (POST /api/v1/phone-numbers/trunks/check); null until the "
+        "first check, after a change of its SIP settings, and always on whatsapp.",
     )
     additional_settings = serializers.DictField()
     created_at = serializers.DateTimeField()

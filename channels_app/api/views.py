@@ -24,7 +24,14 @@ from rest_framework.views import APIView
 
 from channels_app import selectors, services
 from channels_app.audit import Actor, Door
-from channels_app.errors import DomainError, NotFound, ValidationFailed, agent_not_found, phone_number_not_found
+from channels_app.errors import (
+    DomainError,
+    NotFound,
+    ValidationFailed,
+    agent_not_found,
+    phone_number_not_found,
+    trunk_not_found,
+)
 from channels_app.models import Channel, PhoneNumber, Source, Workspace
 
 from . import idempotency
@@ -400,6 +407,34 @@ class TrunkAssignView(ApiView):
                 binding = services.trunk_assign(workspace=self.workspace, actor=self.actor, **data)
                 snapshot = snapshot_of(binding.phone_number)
         return TrunkView._written("Trunk assigned", snapshot, dry_run)
+
+
+class TrunkCheckView(ApiView):
+    @extend_schema(
+        operation_id="trunks_check",
+        tags=["Trunks"],
+        summary="Check a call trunk now: is its gateway reachable, are the stored credentials accepted?",
+        description="Sends SIP OPTIONS over UDP to the gateway (and the secondary gateway) and, when a username "
+        "and a password are stored, a REGISTER that answers the digest challenge without registering anything. "
+        "Answers the number's Snapshot; the result is in data.channels.call.trunk.health and stays there. "
+        "Takes at most a few seconds; one check per trunk every 30 seconds (429 RATE_LIMITED with Retry-After). "
+        "A trunk without a gateway is VALIDATION_ERROR on sip.gateway.",
+        request=s.TrunkCheckSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.SnapshotEnvelope, **errors(*WITH_BODY, 404)},
+    )
+    def post(self, request):
+        return idempotency.run(self, request, self._check)
+
+    def _check(self) -> Response:
+        data = self.validated(s.TrunkCheckSerializer)
+        # No transaction here: the check waits on the network for seconds and must hold no lock
+        # (services.trunk_check claims its rate-limit slot and stores its result by itself).
+        binding = services.trunk_check(workspace=self.workspace, actor=self.actor, **data)
+        snapshot = snapshot_of(binding.phone_number)
+        if snapshot is None:  # the trunk's number left the inventory just after the check
+            raise trunk_not_found()
+        return ok("Trunk checked", snapshot, etag=etag_of(snapshot))
 
 
 # --- agents -----------------------------------------------------------------------------------------

@@ -38,3 +38,10 @@ def sip_peer(tmp_path):
     yield start
     for peer in peers:
         peer.stop()
+
+
+@pytest.fixture
+def private_allowed(settings):
+    """The test peer lives on 127.0.0.1, which production refuses (SIP_CHECK_ALLOW_PRIVATE)."""
+    settings.SIP_CHECK_ALLOW_PRIVATE = True
+    return settings

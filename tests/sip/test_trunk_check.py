@@ -28,13 +28,6 @@ SILENT = "silent.xml"
 NUMBER = "+12345678901"
 
 
-@pytest.fixture
-def private_allowed(settings):
-    """The test peer lives on 127.0.0.1, which production refuses."""
-    settings.SIP_CHECK_ALLOW_PRIVATE = True
-    return settings
-
-
 def register_trunk(workspace, agent, actor, *, number=NUMBER, **sip):
     return services.trunk_register(
         workspace=workspace, actor=actor, phone_number=number, agent_uuid=agent.agent_uuid, channel="call", sip=sip
