@@ -13,6 +13,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.generic import FormView, ListView, RedirectView, TemplateView
+from django.views.generic import FormView, ListView, RedirectView, TemplateView, View
 
 from channels_app import selectors, services
 from channels_app.audit import Actor, Door
@@ -43,6 +44,7 @@ from channels_app.forms import (
     add_domain_error,
 )
 from channels_app.models import Channel, PhoneNumber
+from channels_app.sip import HealthStatus
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 CHANNEL_LABELS = {
@@ -334,6 +336,7 @@ class NumberDetailView(NumberMixin, TemplateView):
                     )
                     if channel in bindings and bindings[channel].additional_settings
                     else "",
+                    "health": _health_view(data.get("trunk")),
                 }
             )
         context.update(
@@ -343,8 +346,84 @@ class NumberDetailView(NumberMixin, TemplateView):
             inbound=snapshot["channels"]["inbound"],
             events_page=page,
             events=_event_rows(list(page.object_list), agent_names),
+            trunk_check={
+                "timeout": settings.SIP_CHECK_TIMEOUT_SECONDS,
+                "interval": settings.SIP_CHECK_MIN_INTERVAL_SECONDS,
+            },
         )
         return context
+
+
+# How each check status reads on the page: the pill's tone.
+HEALTH_TONES = {
+    HealthStatus.OK: "ok",
+    HealthStatus.REACHABLE: "warn",
+    HealthStatus.AUTH_FAILED: "danger",
+    HealthStatus.UNREACHABLE: "danger",
+    HealthStatus.DNS_FAILED: "danger",
+    HealthStatus.REFUSED: "danger",
+}
+HEALTH_LABELS = dict(HealthStatus.choices)
+GATEWAY_ROLES = {"gateway": gettext_lazy("Gateway"), "secondary_gateway": gettext_lazy("Secondary gateway")}
+
+
+def _health_view(trunk: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The snapshot's `trunk.health` as the number page shows it: labels, tones, a datetime."""
+    health = (trunk or {}).get("health")
+    if not health:
+        return None
+
+    def described(item: dict[str, Any]) -> dict[str, Any]:
+        status = item["status"]
+        return {**item, "label": HEALTH_LABELS.get(status, status), "tone": HEALTH_TONES.get(status, "muted")}
+
+    return {
+        **described(health),
+        "checked_at": parse_datetime(health["checked_at"]) if health["checked_at"] else None,
+        "gateways": [
+            {**described(gateway), "role_label": GATEWAY_ROLES.get(gateway["role"], gateway["role"])}
+            for gateway in health["gateways"]
+        ],
+    }
+
+
+class TrunkCheckView(BindingMixin, View):
+    """The "Check now" button of a call trunk: POST runs services.trunk_check, then the number page.
+
+    The result is stored on the trunk and shown by the number page (post/redirect/get: a reload
+    never checks again). The check waits on the network for a few seconds, outside any
+    transaction. A refusal (checked moments ago, no gateway) comes back as a plain message.
+    """
+
+    write_page = True
+    trunks_only = True
+
+    def load_objects(self) -> None:
+        super().load_objects()
+        if self.binding.channel != Channel.CALL:
+            raise Http404  # a WhatsApp trunk has no SIP gateway to check
+
+    def result_url(self) -> str:
+        return self.number_url() + "#trunk-check"
+
+    def get(self, request, *args, **kwargs):
+        return HttpResponseRedirect(self.result_url())
+
+    def post(self, request, *args, **kwargs):
+        try:
+            binding = services.trunk_check(
+                workspace=self.workspace, actor=self.actor, phone_number=self.number.e164, channel=Channel.CALL
+            )
+        except DomainError as exc:
+            text = exc.details if exc.code == "VALIDATION_ERROR" else exc.message
+            if exc.code != "VALIDATION_ERROR" and exc.details.rstrip(".") != exc.message.rstrip("."):
+                text = f"{exc.message} {exc.details}"
+            messages.error(request, text)
+            return HttpResponseRedirect(self.result_url())
+        level = messages.SUCCESS if binding.health_status == HealthStatus.OK else messages.WARNING
+        label = HEALTH_LABELS.get(binding.health_status, binding.health_status)
+        messages.add_message(request, level, _("Trunk checked: %(result)s.") % {"result": label})
+        return HttpResponseRedirect(self.result_url())
 
 
 @method_decorator(sensitive_post_parameters(*CREDENTIAL_POST_FIELDS), name="dispatch")

@@ -3,7 +3,8 @@
      and disables them otherwise so they are not sent;
    - the default trunk name follows the number and channel typed (placeholder only);
    - the copy button copies a newly created API token;
-   - an error summary takes focus so screen readers announce it and keyboard users start there. */
+   - an error summary takes focus so screen readers announce it and keyboard users start there;
+   - "Check now" says it is checking and cannot be pressed twice while the check runs. */
 (function () {
   "use strict";
 
@@ -96,8 +97,24 @@
     });
   }
 
+  function enhanceTrunkCheck(form) {
+    var button = form.querySelector("button[type=submit]");
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("aria-busy") === "true") {
+        event.preventDefault();
+        return;
+      }
+      form.setAttribute("aria-busy", "true");
+      if (button) {
+        button.setAttribute("aria-disabled", "true");
+        button.textContent = button.getAttribute("data-checking-label") || button.textContent;
+      }
+    });
+  }
+
   onReady(function () {
     document.querySelectorAll("[data-trunk-form]").forEach(enhanceTrunkForm);
+    document.querySelectorAll("[data-trunk-check]").forEach(enhanceTrunkCheck);
     document.querySelectorAll("[data-copy]").forEach(enhanceCopyButton);
     document.querySelectorAll("[data-select-on-focus]").forEach(function (input) {
       input.addEventListener("focus", function () {
