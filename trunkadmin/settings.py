@@ -107,7 +107,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections persist (CONN_MAX_AGE) as for PostgreSQL: the last connection to close a WAL
+    # database checkpoints it with an fsync, which cost every write request ~30 ms when each
+    # request closed its connection (docs/performance.md).
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
