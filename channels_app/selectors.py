@@ -8,9 +8,10 @@ gateway, and learns whether a username/password is set from NULL-ness, without d
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from channels_app import channel_settings as settings_doc
@@ -21,6 +22,7 @@ from channels_app.models import (
     ApiToken,
     Channel,
     ChannelBinding,
+    InventoryCount,
     Membership,
     PhoneNumber,
     Source,
@@ -96,6 +98,43 @@ def _bindings_for_snapshot() -> Prefetch:
     )
 
 
+class CountedQuerySet(QuerySet):
+    """A queryset whose `count()` is known without counting its rows (see `number_count`).
+
+    The known count belongs to this very queryset: a further filter, slice or prefetch is a
+    clone, which counts its rows again. Paginators (the API's, Django's) call `count()` on the
+    queryset they are given, so a list's total costs one small query at any inventory size.
+    """
+
+    _known_count: Callable[[], int] | None = None
+
+    def count(self) -> int:
+        if self._known_count is not None and self._result_cache is None:
+            return self._known_count()
+        return super().count()
+
+    def with_known_count(self, count: Callable[[], int]) -> CountedQuerySet:
+        clone = self._chain()
+        clone._known_count = count
+        return clone
+
+
+def number_count(*, workspace: Workspace, source: str | None = None) -> int:
+    """How many numbers the workspace holds (of one source), from the counters the database
+    keeps (InventoryCount, migration 0004): a few rows to add up, whatever the inventory's size."""
+    counts = InventoryCount.objects.filter(workspace=workspace)
+    if source:
+        counts = counts.filter(source=source)
+    return counts.aggregate(total=Sum("numbers"))["total"] or 0
+
+
+def _with_total(qs: CountedQuerySet, *, workspace: Workspace, source: str | None, **filters: Any) -> QuerySet:
+    """Attach the known total when only the source filters the list (the counters hold no more)."""
+    if any(filters.values()):
+        return qs
+    return qs.with_known_count(lambda: number_count(workspace=workspace, source=source or None))
+
+
 def number_list(
     *,
     workspace: Workspace,
@@ -104,8 +143,11 @@ def number_list(
     agent_uuid: Any = None,
     search: str | None = None,
 ) -> QuerySet[PhoneNumber]:
-    """The workspace's inventory, filtered, with bindings and agents prefetched (3 queries)."""
-    qs = PhoneNumber.objects.filter(workspace=workspace)
+    """The workspace's inventory, filtered, with bindings and agents prefetched (3 queries).
+
+    Unfiltered, or by source only, `count()` reads the inventory counters instead of counting.
+    """
+    qs = CountedQuerySet(model=PhoneNumber).filter(workspace=workspace)
     if source:
         if source not in Source.values:
             raise ValidationFailed.single("source", f"Must be one of: {', '.join(Source.values)}.")
@@ -127,7 +169,8 @@ def number_list(
         qs = qs.filter(number__contains=digits)
     if channel or agent_uuid:
         qs = qs.distinct()
-    return qs.order_by("number").prefetch_related(_bindings_for_list())
+    qs = qs.order_by("number").prefetch_related(_bindings_for_list())
+    return _with_total(qs, workspace=workspace, source=source, channel=channel, agent_uuid=agent_uuid, search=search)
 
 
 def trunk_list(*, workspace: Workspace, **filters: Any) -> QuerySet[PhoneNumber]:
@@ -200,7 +243,8 @@ def number_list_with_trunks(*, workspace: Workspace, **filters: Any) -> QuerySet
         .only("id", "phone_number_id", "channel", "is_trunk", "name", "direction", "agent__agent_uuid", "agent__name")
         .annotate(**_credential_flags()),
     )
-    return number_list(workspace=workspace, **filters).prefetch_related(None).prefetch_related(overview)
+    qs = number_list(workspace=workspace, **filters).prefetch_related(None).prefetch_related(overview)
+    return _with_total(qs, workspace=workspace, **{"source": None, **filters})
 
 
 def binding_get(*, workspace: Workspace, phone_number_uuid: Any, channel: Any) -> ChannelBinding:
@@ -511,11 +555,11 @@ def token_by_secret(raw: str) -> ApiToken | None:
     """The active token for a presented secret, or None. A malformed one costs no query."""
     if not tokens.is_well_formed(raw):
         return None
-    token = (
-        ApiToken.objects.select_related("workspace")
-        .filter(token_hash=tokens.hash_token(raw), revoked_at__isnull=True)
-        .first()
+    # The hash is unique: no ORDER BY (first() would sort by the model's ordering).
+    found = ApiToken.objects.select_related("workspace").filter(
+        token_hash=tokens.hash_token(raw), revoked_at__isnull=True
     )
+    token = next(iter(found.order_by()[:1]), None)
     if token is None or (token.expires_at is not None and token.expires_at <= timezone.now()):
         return None
     return token

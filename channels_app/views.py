@@ -10,6 +10,7 @@ and every POST answer 403 (after the 404 checks, so a 403 never confirms that so
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
@@ -183,10 +184,28 @@ class NumberListView(WorkspaceMixin, ListView):
 
     template_name = "channels_app/number_list.html"
     paginate_by = 20
+    # The agent filter offers this many agents by name: agents grow with the inventory (one
+    # number per channel each) and a select of every agent made the page grow with it.
+    agent_filter_limit = 200
+
+    def filter_agents(self) -> list:
+        """The agents the filter offers: the first `agent_filter_limit` by name, and the chosen one."""
+        agents = list(selectors.agent_list(workspace=self.workspace)[: self.agent_filter_limit + 1])
+        self.agents_truncated = len(agents) > self.agent_filter_limit
+        agents = agents[: self.agent_filter_limit]
+        chosen = self.request.GET.get("agent")
+        if chosen and all(str(agent.agent_uuid) != chosen for agent in agents):
+            with suppress(NotFound):  # unknown: the form refuses it as an invalid choice
+                agents.append(selectors.agent_get(workspace=self.workspace, agent_uuid=chosen))
+        return agents
 
     def get_queryset(self):
-        self.agents = list(selectors.agent_list(workspace=self.workspace))
+        self.agents = self.filter_agents()
         self.filter_form = NumberFilterForm(self.request.GET or None, agents=self.agents)
+        if self.agents_truncated:
+            self.filter_form.fields["agent"].help_text = _("The first %(n)d agents by name.") % {
+                "n": self.agent_filter_limit
+            }
         filters = self.filter_form.filters() if self.filter_form.is_bound and self.filter_form.is_valid() else {}
         try:
             return selectors.number_list_with_trunks(workspace=self.workspace, **filters)

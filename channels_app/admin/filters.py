@@ -86,11 +86,6 @@ class NumberDirectionFilter(admin.SimpleListFilter):
         return queryset
 
 
-# Agents grow with the inventory (an agent serves one number per channel): the filter lists the
-# agents of the chosen workspace only, and only up to this many; `?agent=<id>` works regardless.
-AGENT_FILTER_LIMIT = 100
-
-
 class AgentFilter(admin.ListFilter):
     """Filter by agent: a name (or part of it) or an agent UUID typed into the sidebar.
 
