@@ -123,6 +123,15 @@ def test_the_number_search_finds_a_number_in_any_spelling(staff_client, trunk_a,
     assert listed_numbers(response) == ["+12345678901"]
 
 
+def test_a_national_spelling_that_reads_as_another_countrys_number_still_finds_the_number(
+    staff_client, workspace_a, command_actor
+):
+    services.number_add_purchased(workspace=workspace_a, actor=command_actor, number="+13644618640")
+    # "3644618640" is also a valid Hungarian number (+36 44 618 640): the digits still find it.
+    assert listed_numbers(staff_client.get(NUMBERS_URL, {"q": "364 461 8640"})) == ["+13644618640"]
+    assert listed_numbers(staff_client.get(NUMBERS_URL, {"q": "+1 364 461 8640"})) == ["+13644618640"]
+
+
 def test_the_number_search_ignores_a_national_trunk_prefix(staff_client, workspace_a, command_actor):
     services.number_add_purchased(workspace=workspace_a, actor=command_actor, number="+442071838750")
     for spelling in ("020 7183 8750", "0044 20 7183 8750", "+44 (0)20 7183 8750", "442071838750"):

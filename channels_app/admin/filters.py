@@ -29,8 +29,10 @@ def search_by_number(queryset: QuerySet, term: str, *, number_field: str, uuid_f
     stored E.164 number. A "(0)" is dropped ("+44 (0)20 7183 8750"). Leading zeros (a national
     trunk prefix, or the 00 international prefix) are also tried without them, so
     "020 7183 8750" finds +442071838750. A UUID finds its row. A whole valid number (rule 13)
-    is looked up on the unique index instead: the partial-digits match reads every number, which
-    grows with the inventory (docs/performance.md).
+    is first looked up on the unique index: the partial-digits match reads every number, which
+    grows with the inventory (docs/performance.md). Only a hit is kept: a national spelling
+    without its country code ("364 461 8640" for +1 364 461 8640) can also read as another
+    country's valid number (+36 44 618 640), and must still find the number by its digits.
     """
     term = term.strip()
     if not term:
@@ -40,9 +42,12 @@ def search_by_number(queryset: QuerySet, term: str, *, number_field: str, uuid_f
     except ValueError:
         pass
     try:
-        return queryset.filter(**{number_field: numbers.to_e164(term)})
+        exact = queryset.filter(**{number_field: numbers.to_e164(term)})
     except numbers.InvalidNumber:
         pass
+    else:
+        if exact.exists():
+            return exact
     digits = numbers.search_digits(term.replace("(0)", ""))  # "+44 (0)20 ...": the (0) is not dialled
     if not digits:
         return None
