@@ -9,13 +9,15 @@ confirmation pages, reached from the number page or as changelist actions.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
@@ -33,9 +35,10 @@ from channels_app.admin.base import (
 from channels_app.admin.filters import NUMBER_SEARCH_HELP, AgentFilter, search_by_number
 from channels_app.admin.forms import ReadOnlyBindingForm, ReassignForm, TrunkEditForm, TrunkRegisterForm
 from channels_app.admin.history import render_trail
-from channels_app.admin.number_admin import bindings_without_secrets, credentials_status
+from channels_app.admin.number_admin import bindings_without_secrets, credentials_status, health_details
 from channels_app.errors import DomainError
 from channels_app.models import Channel, ChannelBinding, PhoneNumber
+from channels_app.sip import HealthStatus
 
 sensitive_credentials = method_decorator(sensitive_post_parameters("sip_username", "sip_password"))
 
@@ -152,11 +155,9 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
 
     @admin.display(description=_("last trunk check"))
     def trunk_check(self, binding):
-        """The stored result of `check_trunks` (status and when), never its raw details."""
-        if not binding.health_status:
-            return _("not checked since the last SIP change")
-        when = binding.health_checked_at.strftime("%Y-%m-%d %H:%M UTC") if binding.health_checked_at else "—"
-        return f"{binding.get_health_status_display()} ({when})"
+        """The stored result of the last check (status, when, each gateway's answer); "Check now" is
+        in the page's tools."""
+        return health_details(binding)
 
     @admin.display(description=_("agent"))
     def agent_display(self, binding):
@@ -228,6 +229,15 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
         )
         return HttpResponseRedirect(admin_url(obj.phone_number))
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_check_trunk"] = bool(
+            obj is not None
+            and obj.is_trunk
+            and obj.channel == Channel.CALL
+            and self.has_change_permission(request, obj)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def delete_view(self, request, object_id, extra_context=None):
         return HttpResponseRedirect(f"{reverse('admin:channels_app_channelbinding_unbind')}?ids={int(object_id)}")
 
@@ -250,6 +260,7 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
         return [
             path("reassign/", wrap(self.reassign_view), name="channels_app_channelbinding_reassign"),
             path("unbind/", wrap(self.unbind_view), name="channels_app_channelbinding_unbind"),
+            path("<path:object_id>/check/", wrap(self.check_view), name="channels_app_channelbinding_check"),
             *super().get_urls(),
         ]
 
@@ -334,6 +345,43 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
                 "back_url": self._back(bindings),
             },
         )
+
+    def check_view(self, request, object_id):
+        """POST only: run services.trunk_check on a call trunk, then back to `next` or its page.
+
+        Not in a transaction: the check waits on the network for a few seconds and stores its
+        result itself. A refusal (checked moments ago, no gateway) becomes an error message.
+        """
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        binding = self.get_object(request, unquote(object_id))
+        if binding is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, binding):
+            raise PermissionDenied
+        back = request.GET.get("next") or ""
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = admin_url(binding)
+        number = binding.phone_number.e164
+        try:
+            checked = services.trunk_check(
+                workspace=binding.workspace,
+                actor=admin_actor(request),
+                phone_number=number,
+                channel=binding.channel,
+            )
+        except DomainError as exc:
+            self.message_user(request, error_text(exc), messages.ERROR)
+            return HttpResponseRedirect(back)
+        self.message_user(
+            request,
+            _("Checked the call trunk of %(number)s: %(result)s.")
+            % {"number": number, "result": checked.get_health_status_display()},
+            messages.SUCCESS if checked.health_status == HealthStatus.OK else messages.WARNING,
+        )
+        return HttpResponseRedirect(back)
 
     def unbind_view(self, request):
         """Confirm, then remove the selected bindings (external numbers leave with their last trunk)."""

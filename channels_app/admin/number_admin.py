@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -35,6 +37,7 @@ from channels_app.admin.forms import NumberSettingsForm, PurchasedNumberForm
 from channels_app.admin.history import render_trail
 from channels_app.errors import DomainError
 from channels_app.models import SIP_FIELDS, Channel, ChannelBinding, PhoneNumber, Source
+from channels_app.sip import HealthStatus
 
 CHANNEL_ORDER = (Channel.CALL, Channel.WHATSAPP, Channel.SMS)
 
@@ -56,6 +59,44 @@ def credentials_status(binding: ChannelBinding) -> str:
     return text
 
 
+def health_summary(binding: ChannelBinding) -> str:
+    """A call trunk's last check in a few words: its status and when (from the stored result)."""
+    if binding.channel != Channel.CALL or not binding.is_trunk:
+        return "—"
+    if not binding.health_status:
+        return _("not checked since the last SIP change")
+    when = binding.health_checked_at.strftime("%Y-%m-%d %H:%M UTC") if binding.health_checked_at else "—"
+    return f"{binding.get_health_status_display()} ({when})"
+
+
+def _gateway_line(gateway: dict) -> str:
+    answers = []
+    for method, answer in (("OPTIONS", gateway), ("REGISTER", gateway["register"])):
+        if answer and answer.get("status_line"):
+            rtt = f" in {answer['rtt_ms']:.1f} ms" if answer.get("rtt_ms") is not None else ""
+            answers.append(f"{method}: {answer['status_line']}{rtt}")
+    address = f" ({gateway['address']})" if gateway["address"] and gateway["address"] != gateway["host"] else ""
+    return format_html(
+        "{} {}:{}{} · <strong>{}</strong> · {}{}",
+        _("secondary gateway") if gateway["role"] == "secondary_gateway" else _("gateway"),
+        gateway["host"],
+        gateway["port"],
+        address,
+        HealthStatus(gateway["status"]).label if gateway["status"] in HealthStatus.values else gateway["status"],
+        gateway["message"],
+        format_html(' <span class="quiet">{}</span>', " · ".join(answers)) if answers else "",
+    )
+
+
+def health_details(binding: ChannelBinding) -> str:
+    """The stored result of the last trunk check: status, when, and each gateway's answer."""
+    health = selectors.health_repr(binding) if binding.channel == Channel.CALL and binding.is_trunk else None
+    if not health:
+        return health_summary(binding)
+    lines = format_html_join("", "<li>{}</li>", ((_gateway_line(gateway),) for gateway in health["gateways"]))
+    return format_html('{}<ul class="trunk-check">{}</ul>', health_summary(binding), lines)
+
+
 def bindings_without_secrets(queryset):
     """Bindings with their agent, the SIP columns left unread, and whether credentials are set."""
     return (
@@ -75,7 +116,7 @@ class BindingInline(ReadOnlyInline):
     fk_name = "phone_number"
     verbose_name = _("channel binding")
     verbose_name_plural = _("channel bindings")
-    fields = ("channel", "agent_name", "kind", "name", "direction", "credentials", "links")
+    fields = ("channel", "agent_name", "kind", "name", "direction", "credentials", "last_check", "links")
     readonly_fields = fields
 
     class Media:
@@ -83,6 +124,33 @@ class BindingInline(ReadOnlyInline):
 
     def get_queryset(self, request):
         return bindings_without_secrets(super().get_queryset(request)).order_by("channel")
+
+    def get_fields(self, request, obj=None):
+        # Inlines are instantiated per request: whether "check now" is offered belongs to this one.
+        self.can_check = request.user.has_perm("channels_app.change_channelbinding")
+        self.number_url = admin_url(obj) if obj is not None else ""
+        return super().get_fields(request, obj)
+
+    @admin.display(description=_("last trunk check"))
+    def last_check(self, binding):
+        """The stored status and, for staff who may change bindings, a "check now" button.
+
+        The button belongs to a small form outside the number's form (`trunk-check-form` in the
+        change_form template, holding only the CSRF token), so no form is nested, Enter in a
+        field still saves the number, and it works without JavaScript.
+        """
+        summary = health_summary(binding)
+        if binding.channel != Channel.CALL or not binding.is_trunk or not getattr(self, "can_check", False):
+            return summary
+        action = reverse("admin:channels_app_channelbinding_check", args=[binding.pk])
+        return format_html(
+            '{} <button type="submit" class="trunk-check-button" form="trunk-check-form" formaction="{}?{}">'
+            "{}</button>",
+            summary,
+            action,
+            urlencode({"next": self.number_url}),
+            _("check now"),
+        )
 
     @admin.display(description=_("agent"))
     def agent_name(self, binding):
