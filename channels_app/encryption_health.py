@@ -70,3 +70,29 @@ def _raw_rows_ciphertext(model, fields, *, sample):
         for order in ("ASC", "DESC"):
             cursor.execute(f"SELECT {pk}, {cols} FROM {table} WHERE {where} ORDER BY {pk} {order} LIMIT %s", [sample])  # noqa: S608
             yield from cursor.fetchall()
+
+
+class KeysCannotDecrypt(RuntimeError):
+    """Raised at start-up when the configured keys cannot read the stored credentials."""
+
+
+def refuse_to_serve_if_keys_cannot_decrypt() -> None:
+    """Called when a server process starts (trunkadmin/wsgi.py).
+
+    Serving with the wrong key would answer every credential read with an error, and any code that
+    re-saved a value could not recover the secret: better not to start. A database that is not
+    reachable yet, or not migrated, is not this check's business (health answers 503 meanwhile).
+    """
+    from django.db import DatabaseError, connection
+
+    try:
+        report = check_stored_values(sample=5)
+    except DatabaseError:
+        return
+    finally:
+        connection.close()
+    if not report.ok:
+        raise KeysCannotDecrypt(
+            f"Refusing to serve: {report.failed} of {report.checked} sampled credentials cannot be decrypted with "
+            "FIELD_ENCRYPTION_KEY. Configure the key they were written with (comma-separated, newest first)."
+        )
