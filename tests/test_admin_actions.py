@@ -18,6 +18,7 @@ from tests.admin_support import (
     bindings_management_form,
     change_url,
     form_errors,
+    trunk_edit_data,
 )
 
 pytestmark = pytest.mark.django_db
@@ -361,3 +362,49 @@ def test_a_token_page_is_read_only(staff_client, token_a):
     assert "Revoke" in html
     assert token.token_hash not in html
     assert staff_client.post(change_url(token), {"name": "renamed"}).status_code == 403
+
+
+# --- editing a trunk ----------------------------------------------------------------------------------
+
+
+def test_a_whatsapp_trunk_is_edited_without_any_sip_field(staff_client, whatsapp_a):
+    page = staff_client.get(change_url(whatsapp_a)).content.decode()
+    assert 'name="sip_gateway"' not in page and 'name="direction"' not in page
+    response = staff_client.post(
+        change_url(whatsapp_a), {"name": "WhatsApp line", "additional_settings": '{"lang": "en"}'}
+    )
+    assert response.status_code == 302
+    whatsapp_a.refresh_from_db()
+    assert (whatsapp_a.name, whatsapp_a.additional_settings, whatsapp_a.direction) == (
+        "WhatsApp line",
+        {"lang": "en"},
+        None,
+    )
+
+
+def test_editing_a_trunk_merges_sip_and_replaces_settings_as_the_api_does(staff_client, trunk_a):
+    url = change_url(trunk_a)
+    staff_client.post(url, trunk_edit_data(trunk_a, sip_port="5080", additional_settings='{"a": 1}'))
+    trunk_a.refresh_from_db()
+    assert (trunk_a.sip_gateway, trunk_a.sip_port, trunk_a.additional_settings) == ("sip.example.com", "5080", {"a": 1})
+    # Emptying the gateway clears it; emptying the settings clears them; an empty name is the default.
+    staff_client.post(url, trunk_edit_data(trunk_a, sip_gateway="", additional_settings="", name=""))
+    trunk_a.refresh_from_db()
+    assert (trunk_a.sip_gateway, trunk_a.sip_port, trunk_a.additional_settings, trunk_a.name) == (
+        None,
+        "5080",
+        {},
+        "call_trunk_12345678901",
+    )
+
+
+def test_a_refused_trunk_edit_changes_nothing(staff_client, trunk_a):
+    before = ChannelBinding.history.count()
+    response = staff_client.post(
+        change_url(trunk_a), trunk_edit_data(trunk_a, name="Renamed", sip_gateway="http://bad/")
+    )
+    assert response.status_code == 200
+    assert list(form_errors(response)) == ["sip_gateway"]
+    trunk_a.refresh_from_db()
+    assert (trunk_a.name, trunk_a.sip_gateway) == ("call_trunk_12345678901", "sip.example.com")
+    assert ChannelBinding.history.count() == before
