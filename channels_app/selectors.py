@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
+from django.db.models.query import ModelIterable
 from django.utils import timezone
 
 from channels_app import channel_settings as settings_doc
@@ -98,25 +99,60 @@ def _bindings_for_snapshot() -> Prefetch:
     )
 
 
-class CountedQuerySet(QuerySet):
-    """A queryset whose `count()` is known without counting its rows (see `number_count`).
+class NumberQuerySet(QuerySet):
+    """Numbers for the lists: a total known without counting, and the agents bound to each number.
 
-    The known count belongs to this very queryset: a further filter, slice or prefetch is a
-    clone, which counts its rows again. Paginators (the API's, Django's) call `count()` on the
-    queryset they are given, so a list's total costs one small query at any inventory size.
+    `with_known_count(count)`: `count()` calls `count` instead of counting rows (see
+    `number_count`). The known count belongs to this very queryset: a further filter, slice or
+    prefetch is a clone, which counts its rows again. Paginators (the API's, Django's) call
+    `count()` on the queryset they are given.
+
+    `with_bound_agents()`: once the rows are fetched, one plain query reads the (channel, agent
+    uuid, agent name) of every binding of those numbers into `number.bound_agents`; Django's
+    prefetch machinery cost more than the page's own query.
     """
 
     _known_count: Callable[[], int] | None = None
+    _bound_agents = False
+
+    def _clone(self) -> NumberQuerySet:
+        clone = super()._clone()
+        clone._bound_agents = self._bound_agents
+        return clone
 
     def count(self) -> int:
         if self._known_count is not None and self._result_cache is None:
             return self._known_count()
         return super().count()
 
-    def with_known_count(self, count: Callable[[], int]) -> CountedQuerySet:
+    def with_known_count(self, count: Callable[[], int]) -> NumberQuerySet:
         clone = self._chain()
         clone._known_count = count
         return clone
+
+    def with_bound_agents(self) -> NumberQuerySet:
+        clone = self._chain()
+        clone._bound_agents = True
+        return clone
+
+    def _fetch_all(self) -> None:
+        fetching = self._result_cache is None
+        super()._fetch_all()
+        if fetching and self._bound_agents and self._iterable_class is ModelIterable and self._result_cache:
+            _attach_bound_agents(self._result_cache)
+
+
+def _attach_bound_agents(numbers: list[PhoneNumber]) -> None:
+    bound: dict[int, dict[str, tuple[Any, str]]] = {number.pk: {} for number in numbers}
+    rows = (
+        ChannelBinding.objects.filter(phone_number_id__in=list(bound))
+        .order_by()
+        .values_list("phone_number_id", "channel", "agent__agent_uuid", "agent__name")
+    )
+    for number_id, channel, agent_uuid, agent_name in rows:
+        bound[number_id][channel] = (agent_uuid, agent_name)
+    for number in numbers:
+        number.bound_agents = bound[number.pk]
 
 
 def number_count(*, workspace: Workspace, source: str | None = None) -> int:
@@ -128,7 +164,7 @@ def number_count(*, workspace: Workspace, source: str | None = None) -> int:
     return counts.aggregate(total=Sum("numbers"))["total"] or 0
 
 
-def _with_total(qs: CountedQuerySet, *, workspace: Workspace, source: str | None, **filters: Any) -> QuerySet:
+def _with_total(qs: NumberQuerySet, *, workspace: Workspace, source: str | None, **filters: Any) -> QuerySet:
     """Attach the known total when only the source filters the list (the counters hold no more)."""
     if any(filters.values()):
         return qs
@@ -143,11 +179,21 @@ def number_list(
     agent_uuid: Any = None,
     search: str | None = None,
 ) -> QuerySet[PhoneNumber]:
-    """The workspace's inventory, filtered, with bindings and agents prefetched (3 queries).
+    """The workspace's inventory, filtered, each number with its `bound_agents` (see
+    NumberQuerySet): a page costs its query and one for the agents.
 
     Unfiltered, or by source only, `count()` reads the inventory counters instead of counting.
     """
-    qs = CountedQuerySet(model=PhoneNumber).filter(workspace=workspace)
+    qs = _numbers_filtered(workspace=workspace, source=source, channel=channel, agent_uuid=agent_uuid, search=search)
+    qs = qs.with_bound_agents()
+    return _with_total(qs, workspace=workspace, source=source, channel=channel, agent_uuid=agent_uuid, search=search)
+
+
+def _numbers_filtered(
+    *, workspace: Workspace, source: Any, channel: Any, agent_uuid: Any, search: Any
+) -> NumberQuerySet:
+    """The workspace's numbers in number order, filtered as the lists are (bad filters: 422)."""
+    qs = NumberQuerySet(model=PhoneNumber).filter(workspace=workspace)
     if source:
         if source not in Source.values:
             raise ValidationFailed.single("source", f"Must be one of: {', '.join(Source.values)}.")
@@ -169,8 +215,7 @@ def number_list(
         qs = qs.filter(number__contains=digits)
     if channel or agent_uuid:
         qs = qs.distinct()
-    qs = qs.order_by("number").prefetch_related(_bindings_for_list())
-    return _with_total(qs, workspace=workspace, source=source, channel=channel, agent_uuid=agent_uuid, search=search)
+    return qs.order_by("number")
 
 
 def trunk_list(*, workspace: Workspace, **filters: Any) -> QuerySet[PhoneNumber]:
@@ -183,13 +228,101 @@ def _number_for_snapshot() -> QuerySet[PhoneNumber]:
     return PhoneNumber.objects.prefetch_related(_bindings_for_snapshot())
 
 
+def _set_prefetched(instance: Any, related_name: str, rows: list) -> None:
+    """Make `instance.<related_name>.all()` answer `rows`, fetched already, as prefetch_related
+    would (Django's prefetch machinery costs more than the query it runs on a single object)."""
+    queryset = getattr(instance, related_name).get_queryset()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[related_name] = queryset
+
+
+# What `snapshot()` does not read: left out when only the Snapshot is wanted (the API's hot path).
+_NOT_IN_SNAPSHOT = (
+    "country_code",
+    "type",
+    "location",
+    "status",
+    "compliance_status",
+    "compliance_requirements",
+    "mms_capable",
+    "fax_capable",
+    "emergency_capable",
+    "local_calling_capable",
+    "monthly_fee",
+    "currency",
+    "purchased_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def _snapshot_number(*, lean: bool = False, **lookup: Any) -> PhoneNumber | None:
+    """The number matching `lookup` with what its snapshot needs, in one query when it is bound:
+    its bindings, each joined to the number (unique index) and to its agent. A number without a
+    binding costs a second, plain query. Username and password are not loaded; whether they are
+    set is annotated. `lean`: only the columns the Snapshot shows (a number fit for nothing else).
+    """
+    bindings = (
+        ChannelBinding.objects.select_related("phone_number", "agent")
+        .defer(*_SECRET_DEFER)
+        .annotate(**_credential_flags())
+        .filter(**{f"phone_number__{field}": value for field, value in lookup.items()})
+        .order_by()
+    )
+    if lean:
+        bindings = bindings.defer(
+            *(f"phone_number__{name}" for name in _NOT_IN_SNAPSHOT), "agent__status", "agent__created_at"
+        )
+    bindings = list(bindings)
+    if bindings:
+        number = bindings[0].phone_number
+        for binding in bindings:
+            binding.phone_number = number
+    else:
+        unbound = PhoneNumber.objects.filter(**lookup).order_by()
+        if lean:
+            unbound = unbound.defer(*_NOT_IN_SNAPSHOT)
+        number = next(iter(unbound[:1]), None)
+        if number is None:
+            return None
+    if lean:
+        number.snapshot_bindings = bindings  # read by _binding_map; nothing else reads a lean number
+    else:
+        _set_prefetched(number, "bindings", bindings)
+    return number
+
+
+def snapshot_get(*, workspace: Workspace, phone_number_uuid: Any = None, number: Any = None) -> dict[str, Any]:
+    """The Snapshot of one number of the workspace, named by its uuid or by the number in any
+    spelling of rule 13 (unparseable: a validation error on `number`). One query for a bound
+    number, reading only the columns the Snapshot shows: the lookup on every inbound call."""
+    if number is not None:
+        found = _snapshot_number(lean=True, workspace=workspace, number=numbers.parse_field(number, field="number"))
+    else:
+        try:
+            key = uuid.UUID(str(phone_number_uuid))
+        except ValueError as exc:
+            raise phone_number_not_found() from exc
+        found = _snapshot_number(lean=True, workspace=workspace, phone_number_uuid=key)
+    if found is None:
+        raise phone_number_not_found()
+    return snapshot(found)
+
+
 def number_get(*, workspace: Workspace, phone_number_uuid: Any, for_snapshot: bool = True) -> PhoneNumber:
     try:
         key = uuid.UUID(str(phone_number_uuid))
     except ValueError as exc:
         raise phone_number_not_found() from exc
-    qs = _number_for_snapshot() if for_snapshot else PhoneNumber.objects.prefetch_related(_bindings_for_list())
-    number = qs.filter(workspace=workspace, phone_number_uuid=key).first()
+    if for_snapshot:
+        number = _snapshot_number(workspace=workspace, phone_number_uuid=key)
+    else:
+        number = (
+            PhoneNumber.objects.prefetch_related(_bindings_for_list())
+            .filter(workspace=workspace, phone_number_uuid=key)
+            .first()
+        )
     if number is None:
         raise phone_number_not_found()
     return number
@@ -198,17 +331,18 @@ def number_get(*, workspace: Workspace, phone_number_uuid: Any, for_snapshot: bo
 def number_get_by_number(*, workspace: Workspace, number: Any) -> PhoneNumber:
     """Look a number up in any spelling of rule 13 (an unparseable one is a validation error)."""
     e164 = numbers.parse_field(number, field="number")
-    found = _number_for_snapshot().filter(workspace=workspace, number=e164).first()
+    found = _snapshot_number(workspace=workspace, number=e164)
     if found is None:
         raise phone_number_not_found()
     return found
 
 
 def number_refetch(number: PhoneNumber | None) -> PhoneNumber | None:
-    """Reload a number written by a service with what its snapshot needs (2 queries)."""
+    """Reload a number written by a service with what its Snapshot needs, and no more (1 query
+    when bound): the number is fit for `snapshot()` only."""
     if number is None:
         return None
-    return _number_for_snapshot().filter(pk=number.pk).first()
+    return _snapshot_number(lean=True, pk=number.pk)
 
 
 def number_get_for_write(*, workspace: Workspace, number: Any) -> PhoneNumber | None:
@@ -243,8 +377,9 @@ def number_list_with_trunks(*, workspace: Workspace, **filters: Any) -> QuerySet
         .only("id", "phone_number_id", "channel", "is_trunk", "name", "direction", "agent__agent_uuid", "agent__name")
         .annotate(**_credential_flags()),
     )
-    qs = number_list(workspace=workspace, **filters).prefetch_related(None).prefetch_related(overview)
-    return _with_total(qs, workspace=workspace, **{"source": None, **filters})
+    filters = {"source": None, "channel": None, "agent_uuid": None, "search": None, **filters}
+    qs = _numbers_filtered(workspace=workspace, **filters).prefetch_related(overview)
+    return _with_total(qs, workspace=workspace, **filters)
 
 
 def binding_get(*, workspace: Workspace, phone_number_uuid: Any, channel: Any) -> ChannelBinding:
@@ -292,13 +427,20 @@ def call_trunks_for_check(*, workspace: Workspace | None = None) -> QuerySet[Cha
 
 
 def _binding_map(number: PhoneNumber) -> dict[str, ChannelBinding]:
-    return {binding.channel: binding for binding in number.bindings.all()}
+    bindings = getattr(number, "snapshot_bindings", None)  # a lean number (see _snapshot_number)
+    return {binding.channel: binding for binding in (number.bindings.all() if bindings is None else bindings)}
 
 
 def _agent_fields(binding: ChannelBinding | None) -> dict[str, Any]:
     if binding is None:
         return {"bound": False, "agent_uuid": None, "agent_name": None}
     return {"bound": True, "agent_uuid": str(binding.agent.agent_uuid), "agent_name": binding.agent.name}
+
+
+def _bound_fields(agent: tuple[Any, str] | None) -> dict[str, Any]:
+    if agent is None:
+        return {"bound": False, "agent_uuid": None, "agent_name": None}
+    return {"bound": True, "agent_uuid": str(agent[0]), "agent_name": agent[1]}
 
 
 def _iso(value) -> str | None:
@@ -376,7 +518,9 @@ def snapshot(number: PhoneNumber) -> dict[str, Any]:
 
 def phone_number_repr(number: PhoneNumber) -> dict[str, Any]:
     """Contract §3 PhoneNumber (list items)."""
-    bindings = _binding_map(number)
+    bound = getattr(number, "bound_agents", None)  # set by number_list
+    if bound is None:
+        bound = {channel: (b.agent.agent_uuid, b.agent.name) for channel, b in _binding_map(number).items()}
     return {
         "phone_number_uuid": str(number.phone_number_uuid),
         "number": number.e164,
@@ -397,7 +541,7 @@ def phone_number_repr(number: PhoneNumber) -> dict[str, Any]:
         },
         "channel_settings": settings_doc.normalised(number.channel_settings),
         "billing": {"monthly_fee": float(number.monthly_fee), "currency": number.currency},
-        "bindings": {channel: _agent_fields(bindings.get(channel)) for channel in CHANNELS},
+        "bindings": {channel: _bound_fields(bound.get(channel)) for channel in CHANNELS},
         "purchased_at": _iso(number.purchased_at),
         "updated_at": _iso(number.updated_at),
     }

@@ -229,8 +229,7 @@ class PhoneNumberChannelsView(ApiView):
         responses={200: s.SnapshotEnvelope, **errors(404)},
     )
     def get(self, request, phone_number_uuid):
-        number = selectors.number_get(workspace=self.workspace, phone_number_uuid=phone_number_uuid)
-        data = selectors.snapshot(number)
+        data = selectors.snapshot_get(workspace=self.workspace, phone_number_uuid=phone_number_uuid)
         return ok("Channel snapshot retrieved", data, etag=etag_of(data))
 
 
@@ -248,8 +247,7 @@ class PhoneNumberChannelsByNumberView(ApiView):
         raw = request.query_params.get("number")
         if not raw:
             raise ValidationFailed.single("number", "This field is required.")
-        number = selectors.number_get_by_number(workspace=self.workspace, number=raw)
-        data = selectors.snapshot(number)
+        data = selectors.snapshot_get(workspace=self.workspace, number=raw)
         return ok("Channel snapshot retrieved", data, etag=etag_of(data))
 
 
