@@ -298,16 +298,26 @@ def test_a_body_that_is_not_an_object_is_invalid_json(api, trunk_a):
 # --- no lock while waiting on the network ---------------------------------------------------------
 
 
+def ok_answer_to(request: bytes) -> bytes:
+    """A minimal 200 OK to a SIP request: its Via, From, To, Call-ID and CSeq echoed (RFC 3261 §8.2.6)."""
+    echoed = [
+        line
+        for line in request.decode().split("\r\n")
+        if line.split(":", 1)[0].lower() in ("via", "from", "to", "call-id", "cseq")
+    ]
+    return ("\r\n".join(["SIP/2.0 200 OK", *echoed, "Content-Length: 0", "", ""])).encode()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_trunk_stays_writable_while_a_check_waits_for_its_gateway(
     client, token_a, workspace_a, agent_a, command_actor, private_allowed
 ):
     """The check holds no transaction while it waits: a write to the same trunk goes through at once.
 
-    The test itself is the silent gateway: once it has received the OPTIONS, the check is waiting,
-    and an immediate write (PostgreSQL NOWAIT row lock, SQLite without busy wait) must succeed.
+    The test itself is the gateway: once it has received the OPTIONS, the check is waiting, and an
+    immediate write (PostgreSQL NOWAIT row lock, SQLite without busy wait) must succeed. Then it
+    answers 200 OK, and the check ends.
     """
-    private_allowed.SIP_CHECK_TIMEOUT_SECONDS = 1.0
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as gateway:
         gateway.bind(("127.0.0.1", 0))
         gateway.settimeout(10)  # only if the check never sends: fail instead of hanging
@@ -323,7 +333,7 @@ def test_the_trunk_stays_writable_while_a_check_waits_for_its_gateway(
         worker = threading.Thread(target=check)
         worker.start()
         try:
-            datagram, _ = gateway.recvfrom(65_535)
+            datagram, sender = gateway.recvfrom(65_535)
             assert datagram.startswith(b"OPTIONS sip:127.0.0.1:")
             if connection.vendor == "sqlite":
                 with connection.cursor() as cursor:
@@ -331,6 +341,7 @@ def test_the_trunk_stays_writable_while_a_check_waits_for_its_gateway(
             with transaction.atomic():
                 ChannelBinding.objects.select_for_update(nowait=connection.vendor != "sqlite").get()
                 ChannelBinding.objects.update(name="renamed while checking")
+            gateway.sendto(ok_answer_to(datagram), sender)
         finally:
             worker.join()
             if connection.vendor == "sqlite":
@@ -340,5 +351,6 @@ def test_the_trunk_stays_writable_while_a_check_waits_for_its_gateway(
     [answer] = answers
     assert answer.status_code == 200
     trunk = answer.json()["data"]["channels"]["call"]["trunk"]
-    assert trunk["health"]["status"] == "unreachable"
+    assert trunk["health"]["status"] == "reachable"
+    assert trunk["health"]["gateways"][0]["status_line"] == "SIP/2.0 200 OK"
     assert trunk["name"] == "renamed while checking"
