@@ -408,3 +408,13 @@ def test_a_refused_trunk_edit_changes_nothing(staff_client, trunk_a):
     trunk_a.refresh_from_db()
     assert (trunk_a.name, trunk_a.sip_gateway) == ("call_trunk_12345678901", "sip.example.com")
     assert ChannelBinding.history.count() == before
+
+
+def test_a_number_added_from_a_popup_window_is_kept(staff_client, workspace_a):
+    """The admin answers a popup with a page, not a redirect: the write must stay all the same."""
+    response = staff_client.post(
+        f"{NUMBERS_URL}add/?_popup=1",
+        {"_popup": "1", "workspace": workspace_a.pk, "number": "+12025550178", "monthly_fee": "1", "currency": "USD"},
+    )
+    assert response.status_code == 200
+    assert PhoneNumber.objects.filter(number="+12025550178").exists()

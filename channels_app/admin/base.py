@@ -116,9 +116,8 @@ class ServiceForm(forms.ModelForm):
 class ServiceAdminMixin:
     """ModelAdmin glue for ServiceForm: pass the request in, save through the service only.
 
-    A POST that does not end in a redirect (a refusal, a formset error) is rolled back whole, so
-    a rejected form never leaves a partial write behind. A view that answers a successful POST
-    with a page instead (the new API token, shown once) marks it `writes_committed`.
+    A POST the admin did not accept (a refusal, a formset error: `save_model` was never reached)
+    is rolled back whole, so a rejected form never leaves a partial write behind.
     """
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -129,8 +128,7 @@ class ServiceAdminMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         with transaction.atomic(using=router.db_for_write(self.model)):
             response = super().changeform_view(request, object_id, form_url, extra_context)
-            committed = isinstance(response, HttpResponseRedirect) or getattr(response, "writes_committed", False)
-            if request.method == "POST" and not committed:
+            if request.method == "POST" and not getattr(request, "_admin_form_accepted", False):
                 transaction.set_rollback(True)
         return response
 
@@ -138,7 +136,8 @@ class ServiceAdminMixin:
         return form.save(commit=False)
 
     def save_model(self, request, obj, form, change):
-        """Already saved by the service during validation."""
+        """Already saved by the service during validation; the admin accepted the whole POST."""
+        request._admin_form_accepted = True
 
     def save_related(self, request, form, formsets, change):
         """Nothing related is edited through these forms (inlines are read-only)."""

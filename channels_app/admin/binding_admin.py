@@ -9,6 +9,7 @@ confirmation pages, reached from the number page or as changelist actions.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -209,7 +210,7 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
         return super().change_view(request, object_id, form_url, extra_context)
 
     def response_add(self, request, obj, post_url_continue=None):
-        if "_addanother" in request.POST:
+        if IS_POPUP_VAR in request.POST or "_addanother" in request.POST or "_continue" in request.POST:
             return super().response_add(request, obj, post_url_continue)
         self.message_user(
             request,
@@ -220,7 +221,7 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
         return HttpResponseRedirect(admin_url(obj.phone_number))
 
     def response_change(self, request, obj):
-        if "_continue" in request.POST:
+        if IS_POPUP_VAR in request.POST or "_continue" in request.POST:
             return super().response_change(request, obj)
         self.message_user(
             request,

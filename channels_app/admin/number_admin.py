@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
@@ -297,6 +298,8 @@ class PhoneNumberAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin)
         return super().change_view(request, object_id, form_url, extra_context)
 
     def response_add(self, request, obj, post_url_continue=None):
+        if IS_POPUP_VAR in request.POST or "_addanother" in request.POST or "_continue" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
         self.message_user(request, _("%(number)s was added to the inventory.") % {"number": obj}, messages.SUCCESS)
         return HttpResponseRedirect(admin_url(obj))
 

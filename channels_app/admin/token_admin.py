@@ -103,7 +103,6 @@ class ApiTokenAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
                 "plaintext": plaintext,
             },
         )
-        response.writes_committed = True
         return response  # the admin's views are never cached (no-store)
 
     def save_form(self, request, form, change):
