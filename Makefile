@@ -73,8 +73,10 @@ test-postgres: install-dev
 
 test: lint check-migrations test-sqlite test-postgres
 
+# BENCH_ARGS="--quick" for a short run, "--million" to add 1,000,000 numbers on PostgreSQL.
 bench: install-dev
-	$(PY) bench/run.py
+	$(PIP) install --quiet -r requirements-bench.txt
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache test-output
