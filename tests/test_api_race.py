@@ -1,4 +1,4 @@
-"""Over real HTTP: 20 simultaneous identical `POST /phone-numbers/trunks`, 10 rounds.
+"""Over real HTTP: 20 simultaneous identical `POST /phone-numbers/trunks`, 20 rounds.
 
 Each round must give one 201 and nineteen 409 NUMBER_ALREADY_BOUND, never a 5xx, and leave one
 binding. Runs on SQLite and on PostgreSQL (whichever DATABASE_URL selects) against pytest-django's
@@ -24,15 +24,16 @@ from tests.conftest import MARKER_PASSWORD
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 CLIENTS = 20
-ROUNDS = 10
+ROUNDS = 20
 
 
 def post_together(url: str, token: str, body: bytes, barrier: threading.Barrier) -> tuple[int, dict]:
+    """Connect, wait until every client is connected, then send: the requests really overlap."""
     target = urlparse(url)
     conn = http.client.HTTPConnection(target.hostname, target.port)
     try:
         conn.connect()
-        barrier.wait()  # every client is connected; all send at once
+        barrier.wait()
         conn.request(
             "POST",
             "/api/v1/phone-numbers/trunks",
@@ -121,3 +122,49 @@ def test_concurrent_requests_with_one_idempotency_key_execute_once(live_server, 
     assert len({json.dumps(data, sort_keys=True) for _, _, data in results}) == 1
     number = PhoneNumber.objects.get(number="+12025550400")
     assert ChannelBinding.history.filter(phone_number_id=number.pk).count() == 1
+
+
+def _send_all(live_server, token: str, bodies: list[dict]) -> list[tuple[int, dict]]:
+    barrier = threading.Barrier(len(bodies))
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        futures = [
+            pool.submit(post_together, live_server.url, token, json.dumps(body).encode(), barrier) for body in bodies
+        ]
+        return [future.result() for future in futures]
+
+
+def test_one_agent_on_twenty_numbers_at_once_gets_one_binding(live_server, workspace_a, token_a, settings, capsys):
+    settings.API_THROTTLE_RATE = None
+    agent = Agent.objects.create(workspace=workspace_a, name="contended agent")
+    bodies = [
+        {"phone_number": f"+1 312 555 {100 + i:04d}", "agent_uuid": str(agent.agent_uuid), "channel": "call"}
+        for i in range(CLIENTS)
+    ]
+    results = _send_all(live_server, token_a, bodies)
+    tally = Counter(status for status, _ in results)
+    codes = Counter(body["error"]["code"] for status, body in results if status == 409)
+    with capsys.disabled():
+        print(f"\n[api race, {connection.vendor}] one agent x {CLIENTS} numbers: {dict(tally)} {dict(codes)}")
+    assert tally == Counter({201: 1, 409: CLIENTS - 1})
+    assert codes == Counter({"AGENT_CHANNEL_IN_USE": CLIENTS - 1})
+    assert ChannelBinding.objects.filter(agent=agent).count() == 1
+    assert PhoneNumber.objects.filter(source="external").count() == 1  # the losers left no number behind
+
+
+SPELLINGS = ["+14155552671", "14155552671", "+1 415 555 2671", "+1 (415) 555-2671", "1.415.555.2671", "+1-415-555-2671"]
+
+
+def test_one_number_in_six_spellings_at_once_is_one_row(live_server, workspace_a, token_a, settings, capsys):
+    settings.API_THROTTLE_RATE = None
+    agents = [Agent.objects.create(workspace=workspace_a, name=f"spelling agent {i}") for i in range(len(SPELLINGS))]
+    bodies = [
+        {"phone_number": spelling, "agent_uuid": str(agent.agent_uuid), "channel": "call"}
+        for spelling, agent in zip(SPELLINGS, agents, strict=True)
+    ]
+    results = _send_all(live_server, token_a, bodies)
+    tally = Counter(status for status, _ in results)
+    with capsys.disabled():
+        print(f"\n[api race, {connection.vendor}] one number in {len(SPELLINGS)} spellings: {dict(tally)}")
+    assert tally == Counter({201: 1, 409: len(SPELLINGS) - 1})
+    assert PhoneNumber.objects.filter(number="+14155552671").count() == 1
+    assert ChannelBinding.objects.filter(phone_number__number="+14155552671").count() == 1
