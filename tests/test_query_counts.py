@@ -127,11 +127,13 @@ def read_requests(doors, workspace, trunk) -> dict[str, Callable[[], object]]:
     }
 
 
-# The most each read may cost. Lists: token, total, page, bindings with their agents.
+# The most each read may cost (docs/performance.md lists them per request). API lists: token,
+# total, page, agents of the page; snapshots: token and one; pages and admin: session, user and
+# the page's own few.
 MAX_QUERIES = {
     "api": 5,
-    "pages": 12,
-    "admin": 12,
+    "pages": 8,
+    "admin": 7,
 }
 
 
