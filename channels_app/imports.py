@@ -28,6 +28,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from django.db import transaction
@@ -118,8 +119,9 @@ class Row:
 
 @dataclass
 class ImportReport:
-    rows: list[Row]
+    rows: list[Row]  # empty when register_rows was told not to keep them (see `counted`)
     dry_run: bool
+    counted: tuple[int, int] | None = None  # (valid, refused), set when the rows were not kept
 
     @property
     def valid(self) -> list[Row]:
@@ -131,10 +133,14 @@ class ImportReport:
 
     @property
     def valid_count(self) -> int:
+        if self.counted is not None:
+            return self.counted[0]
         return sum(1 for row in self.rows if row.ok)
 
     @property
     def refused_count(self) -> int:
+        if self.counted is not None:
+            return self.counted[1]
         return len(self.rows) - self.valid_count
 
 
@@ -160,12 +166,25 @@ def read_rows(source: str | bytes | IO) -> list[Row]:
     if "\x00" in text:
         raise CsvFormatError(_("The file contains NUL characters; it is not a CSV text file."))
     reader = csv.reader(io.StringIO(text, newline=""))
+    header = _header(reader)
+    return list(_data_rows(reader, header))
+
+
+def _header(reader) -> list[str]:
     try:
-        header = [name.strip().lower() for name in next(reader)]
+        record = next(reader)
+    except StopIteration as exc:
+        raise CsvFormatError(_("The file is empty.")) from exc
     except csv.Error as exc:
         raise CsvFormatError(_("The header cannot be read as CSV: %(error)s") % {"error": exc}) from exc
+    header = [name.strip().lower() for name in record]
+    if not any(header) and not any(any(cell.strip() for cell in other) for other in reader):
+        raise CsvFormatError(_("The file is empty."))  # blank lines only
     _check_header(header)
-    rows: list[Row] = []
+    return header
+
+
+def _data_rows(reader, header: list[str]) -> Iterator[Row]:
     try:
         for record in reader:
             line = reader.line_num
@@ -178,12 +197,39 @@ def read_rows(source: str | bytes | IO) -> list[Row]:
                 )
             for name, value in zip(header, record, strict=False):
                 row.cells[name] = value if name in SECRET_COLUMNS else value.strip()
-            rows.append(row)
+            yield row
     except csv.Error as exc:
         raise CsvFormatError(
             _("Line %(line)d cannot be read as CSV: %(error)s") % {"line": reader.line_num, "error": exc}
         ) from exc
-    return rows
+
+
+def _checked_lines(handle: IO[str]) -> Iterator[str]:
+    """The file's lines, refusing NUL characters and bytes that are not UTF-8 as they come."""
+    try:
+        for line in handle:
+            if "\x00" in line:
+                raise CsvFormatError(_("The file contains NUL characters; it is not a CSV text file."))
+            yield line
+    except UnicodeDecodeError as exc:
+        raise CsvFormatError(_("The file must be UTF-8 encoded CSV.")) from exc
+
+
+@contextmanager
+def file_rows(path: str | Path) -> Iterator[tuple[int, Iterator[Row]]]:
+    """The rows of a CSV file, read one at a time while they are registered, so that memory does
+    not grow with the file (`manage.py import_trunks`). Yields (number of rows, rows).
+
+    The whole file is checked first, in a pass that keeps nothing: an unusable file (encoding,
+    NUL characters, header, CSV syntax, no content) raises CsvFormatError before any row is
+    registered, as `read_rows` does. OSError when the file cannot be read.
+    """
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(_checked_lines(handle))
+        total = sum(1 for _row in _data_rows(reader, _header(reader)))
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(_checked_lines(handle))
+        yield total, _data_rows(reader, _header(reader))
 
 
 def _check_header(header: list[str]) -> None:
@@ -296,6 +342,9 @@ def _row_errors(exc: DomainError) -> list[RowError]:
     return errors
 
 
+RUN_ROWS = 1_000  # rows handed to services.trunk_register_many at once: memory stays flat
+
+
 def register_rows(
     *,
     workspace: Workspace,
@@ -304,6 +353,9 @@ def register_rows(
     dry_run: bool,
     progress: Progress | None = None,
     progress_every: int = 500,
+    total: int | None = None,
+    on_row: Callable[[Row], None] | None = None,
+    keep_rows: bool = True,
 ) -> ImportReport:
     """Register the rows, in file order, in one transaction, through the trunk services.
 
@@ -313,10 +365,25 @@ def register_rows(
     services.trunk_register, so all its problems are reported, in a savepoint that is rolled
     back. With `dry_run` the whole transaction is rolled back: nothing is written and no audit
     event remains.
+
+    Runs go to the service RUN_ROWS at a time (the later ones see the rows written before them in
+    the same transaction). `on_row` is called with each row once its outcome is known, in file
+    order; with `keep_rows=False` the report keeps only the counts, so a file of any length is
+    registered in constant memory when `rows` is an iterator (see `file_rows`) and `total` is given.
     """
-    rows = list(rows)
-    total = len(rows)
+    if total is None:
+        rows = list(rows)
+        total = len(rows)
     checked = 0
+    kept: list[Row] = []
+    outcome_counts = {"valid": 0, "refused": 0}
+
+    def done(row: Row) -> None:
+        outcome_counts["valid" if row.ok else "refused"] += 1
+        if on_row is not None:
+            on_row(row)
+        if keep_rows:
+            kept.append(row)
 
     def tick() -> None:
         nonlocal checked
@@ -339,6 +406,7 @@ def register_rows(
             )
             for (row, _kwargs), outcome in zip(run, outcomes, strict=True):
                 settle(row, outcome)
+                done(row)
             run.clear()
 
     scope = services.rolled_back() if dry_run else transaction.atomic()
@@ -348,6 +416,8 @@ def register_rows(
             kwargs = _register_kwargs(row)
             if not row.errors:
                 run.append((row, kwargs))
+                if len(run) >= RUN_ROWS:
+                    register_run(run)
                 continue
             register_run(run)
             try:
@@ -358,9 +428,12 @@ def register_rows(
                 settle(row, exc)
             except _Discard:
                 settle(row, None)
+            done(row)
             tick()
         register_run(run)
-    return ImportReport(rows=rows, dry_run=dry_run)
+    if keep_rows:
+        return ImportReport(rows=kept, dry_run=dry_run)
+    return ImportReport(rows=[], dry_run=dry_run, counted=(outcome_counts["valid"], outcome_counts["refused"]))
 
 
 def import_csv(

@@ -4,7 +4,8 @@
 
 The same engine as the admin's bulk registration (channels_app.imports): every row goes through
 services.trunk_register; valid rows are written together in one transaction, refused rows are
-reported and not written. `--dry-run` checks every row and writes nothing.
+reported and not written. `--dry-run` checks every row and writes nothing. The file is checked
+whole first, then read and registered row by row, so memory stays flat for files of any length.
 
 Output: the per-row report on stdout, progress on stderr. Exit status 0 when every row was
 registered (or, with --dry-run, would be); 1 when the workspace or file is unusable or any row
@@ -34,29 +35,28 @@ class Command(BaseCommand):
         workspace = Workspace.objects.filter(slug=workspace_slug).first()
         if workspace is None:
             raise CommandError(f"No workspace with slug {workspace_slug!r}.")
-        path = Path(csv_file)
+        # The file is checked whole, then read row by row as the rows are registered, and each
+        # row's line is written as soon as it is known: memory does not grow with the file.
         try:
-            data = path.read_bytes()
+            with imports.file_rows(Path(csv_file)) as (total, rows):
+                mode = "checking (dry run)" if dry_run else "importing"
+                self.stderr.write(f"{mode} {total} rows of {csv_file} into workspace {workspace.slug}")
+                report = imports.register_rows(
+                    workspace=workspace,
+                    actor=Actor.command("import_trunks"),
+                    rows=rows,
+                    total=total,
+                    dry_run=dry_run,
+                    progress=self._progress,
+                    on_row=lambda row: self.stdout.write(row.report_line(dry_run=dry_run)),
+                    keep_rows=False,
+                )
         except OSError as exc:
             raise CommandError(f"Cannot read {csv_file}: {exc.strerror or exc}.") from exc
-        try:
-            rows = imports.read_rows(data)
         except imports.CsvFormatError as exc:
             raise CommandError(f"{csv_file}: {exc}") from exc
 
-        mode = "checking (dry run)" if dry_run else "importing"
-        self.stderr.write(f"{mode} {len(rows)} rows of {csv_file} into workspace {workspace.slug}")
-        report = imports.register_rows(
-            workspace=workspace,
-            actor=Actor.command("import_trunks"),
-            rows=rows,
-            dry_run=dry_run,
-            progress=self._progress,
-        )
-        for row in report.rows:
-            self.stdout.write(row.report_line(dry_run=dry_run))
-
-        total, valid, refused = len(report.rows), report.valid_count, report.refused_count
+        valid, refused = report.valid_count, report.refused_count
         if dry_run:
             summary = f"Dry run: {valid} of {total} rows would be registered, {refused} refused. Nothing was written."
         else:
