@@ -3,7 +3,7 @@ several inventory sizes, on SQLite and PostgreSQL, plus wrk throughput and impor
 
     python bench/run.py                 # 1,000 and 100,000 numbers on SQLite and PostgreSQL (~20 min)
     python bench/run.py --million       # ... and 1,000,000 on PostgreSQL (~35 min)
-    python bench/run.py --quick         # 1,000 and 10,000 numbers, fewer requests (~5 min)
+    python bench/run.py --quick         # 1,000 and 10,000 numbers, fewer requests, no docs (~3 min)
     python bench/run.py --dbs sqlite --sizes 1000,100000 --reuse --no-import --no-docs
 
 Per database engine: each size gets a fresh database, migrated and filled by bench/data.py in a
@@ -161,7 +161,9 @@ def machine() -> dict[str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1,000 and 10,000 numbers, fewer requests")
+    parser.add_argument(
+        "--quick", action="store_true", help="1,000 and 10,000 numbers, fewer requests; leaves the docs alone"
+    )
     parser.add_argument("--million", action="store_true", help="also 1,000,000 numbers on PostgreSQL")
     parser.add_argument("--dbs", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--sizes", default="", help="comma-separated inventory sizes (overrides the defaults)")
@@ -244,7 +246,7 @@ def main() -> None:
     results["seconds"] = round(time.monotonic() - started)
     results["load_at_end"] = round(os.getloadavg()[0], 2)
     RESULTS.write_text(json.dumps(results, indent=2))
-    report(results, docs=not args.no_docs)
+    report(results, docs=not (args.no_docs or args.quick))  # the docs carry full runs only
 
 
 def report(results: dict, *, docs: bool) -> None:
