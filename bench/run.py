@@ -1,8 +1,8 @@
 """The benchmark harness (`make bench`): operation medians against the framework's floor, at
 several inventory sizes, on SQLite and PostgreSQL, plus wrk throughput and import throughput.
 
-    python bench/run.py                 # 1,000 and 100,000 numbers on SQLite and PostgreSQL (~20 min)
-    python bench/run.py --million       # ... and 1,000,000 on PostgreSQL (~35 min)
+    python bench/run.py                 # 1,000 and 100,000 numbers on SQLite and PostgreSQL (~15 min)
+    python bench/run.py --million       # ... and 1,000,000 on PostgreSQL (~30 min)
     python bench/run.py --quick         # 1,000 and 10,000 numbers, fewer requests, no docs (~3 min)
     python bench/run.py --dbs sqlite --sizes 1000,100000 --reuse --no-import --no-docs
 
