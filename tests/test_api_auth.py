@@ -17,10 +17,12 @@ api, api_read, anonymous = api_support.api, api_support.api_read, api_support.an
 
 pytestmark = pytest.mark.django_db
 
+_VALID = tokens.generate()
+
 MALFORMED = [
     "garbage",
     "tka_short",
-    tokens.generate()[:-1] + ("A" if tokens.generate()[-1] != "A" else "B"),  # checksum broken
+    _VALID[:-1] + ("A" if _VALID[-1] != "A" else "B"),  # checksum broken
     tokens.generate() + "x",
     "tka_" + "é" * 49,
 ]
