@@ -8,15 +8,25 @@ gateway, and learns whether a username/password is set from NULL-ness, without d
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
-from django.db.models.query import ModelIterable
+from django.db.models import (
+    BooleanField,
+    CharField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.utils import timezone
 
 from channels_app import channel_settings as settings_doc
 from channels_app import numbers, tokens
+from channels_app.compiled import CompiledQuery
 from channels_app.errors import NotFound, ValidationFailed, agent_not_found, phone_number_not_found
 from channels_app.models import (
     Agent,
@@ -100,25 +110,15 @@ def _bindings_for_snapshot() -> Prefetch:
 
 
 class NumberQuerySet(QuerySet):
-    """Numbers for the lists: a total known without counting, and the agents bound to each number.
+    """Numbers whose total is known without counting.
 
     `with_known_count(count)`: `count()` calls `count` instead of counting rows (see
     `number_count`). The known count belongs to this very queryset: a further filter, slice or
-    prefetch is a clone, which counts its rows again. Paginators (the API's, Django's) call
-    `count()` on the queryset they are given.
-
-    `with_bound_agents()`: once the rows are fetched, one plain query reads the (channel, agent
-    uuid, agent name) of every binding of those numbers into `number.bound_agents`; Django's
-    prefetch machinery cost more than the page's own query.
+    prefetch is a clone, which counts its rows again. Paginators (Django's, on the self-serve
+    pages) call `count()` on the queryset they are given.
     """
 
     _known_count: Callable[[], int] | None = None
-    _bound_agents = False
-
-    def _clone(self) -> NumberQuerySet:
-        clone = super()._clone()
-        clone._bound_agents = self._bound_agents
-        return clone
 
     def count(self) -> int:
         if self._known_count is not None and self._result_cache is None:
@@ -129,30 +129,6 @@ class NumberQuerySet(QuerySet):
         clone = self._chain()
         clone._known_count = count
         return clone
-
-    def with_bound_agents(self) -> NumberQuerySet:
-        clone = self._chain()
-        clone._bound_agents = True
-        return clone
-
-    def _fetch_all(self) -> None:
-        fetching = self._result_cache is None
-        super()._fetch_all()
-        if fetching and self._bound_agents and self._iterable_class is ModelIterable and self._result_cache:
-            _attach_bound_agents(self._result_cache)
-
-
-def _attach_bound_agents(numbers: list[PhoneNumber]) -> None:
-    bound: dict[int, dict[str, tuple[Any, str]]] = {number.pk: {} for number in numbers}
-    rows = (
-        ChannelBinding.objects.filter(phone_number_id__in=list(bound))
-        .order_by()
-        .values_list("phone_number_id", "channel", "agent__agent_uuid", "agent__name")
-    )
-    for number_id, channel, agent_uuid, agent_name in rows:
-        bound[number_id][channel] = (agent_uuid, agent_name)
-    for number in numbers:
-        number.bound_agents = bound[number.pk]
 
 
 def number_count(*, workspace: Workspace, source: str | None = None) -> int:
@@ -178,47 +154,167 @@ def number_list(
     channel: str | None = None,
     agent_uuid: Any = None,
     search: str | None = None,
-) -> QuerySet[PhoneNumber]:
-    """The workspace's inventory, filtered, each number with its `bound_agents` (see
-    NumberQuerySet): a page costs its query and one for the agents.
+) -> NumberListing:
+    """The workspace's inventory as the API lists it, filtered (bad filters: 422): see NumberListing."""
+    filters = _list_filters(source=source, channel=channel, agent_uuid=agent_uuid, search=search)
+    return NumberListing(workspace_id=workspace.pk, filters=filters)
 
-    Unfiltered, or by source only, `count()` reads the inventory counters instead of counting.
-    """
-    qs = _numbers_filtered(workspace=workspace, source=source, channel=channel, agent_uuid=agent_uuid, search=search)
-    qs = qs.with_bound_agents()
-    return _with_total(qs, workspace=workspace, source=source, channel=channel, agent_uuid=agent_uuid, search=search)
+
+def _list_filters(*, source: Any, channel: Any, agent_uuid: Any, search: Any) -> dict[str, Any]:
+    """The list filters given, checked and as `_numbers_query` takes them (bad filters: 422)."""
+    filters: dict[str, Any] = {}
+    if source:
+        if source not in Source.values:
+            raise ValidationFailed.single("source", f"Must be one of: {', '.join(Source.values)}.")
+        filters["source"] = str(source)
+    if channel:
+        if channel not in Channel.values:
+            raise ValidationFailed.single("channel", f"Must be one of: {', '.join(Channel.values)}.")
+        filters["channel"] = str(channel)
+    if agent_uuid:
+        try:
+            filters["agent_uuid"] = uuid.UUID(str(agent_uuid))
+        except ValueError as exc:
+            raise ValidationFailed.single("agent_uuid", "Must be a UUID.") from exc
+    if search:
+        digits = numbers.search_digits(search)
+        if not digits:
+            raise ValidationFailed.single("search", "Search by the digits of the number.")
+        filters["search"] = digits
+    return filters
+
+
+def _numbers_query(
+    *, workspace_id: int, source: str = "", channel: str = "", agent_uuid: uuid.UUID | None = None, search: str = ""
+) -> NumberQuerySet:
+    """The workspace's numbers in number order, filtered by checked filters (`_list_filters`)."""
+    qs = NumberQuerySet(model=PhoneNumber).filter(workspace_id=workspace_id)
+    if source:
+        qs = qs.filter(source=source)
+    if channel:
+        qs = qs.filter(bindings__channel=channel)
+    if agent_uuid:
+        qs = qs.filter(bindings__agent__agent_uuid=agent_uuid)
+    if search:
+        qs = qs.filter(number__contains=search)
+    if channel or agent_uuid:
+        qs = qs.distinct()
+    return qs.order_by("number")
 
 
 def _numbers_filtered(
     *, workspace: Workspace, source: Any, channel: Any, agent_uuid: Any, search: Any
 ) -> NumberQuerySet:
     """The workspace's numbers in number order, filtered as the lists are (bad filters: 422)."""
-    qs = NumberQuerySet(model=PhoneNumber).filter(workspace=workspace)
+    filters = _list_filters(source=source, channel=channel, agent_uuid=agent_uuid, search=search)
+    return _numbers_query(workspace_id=workspace.pk, **filters)
+
+
+# What a list item (contract §3 PhoneNumber) reads of a number.
+_LISTED_FIELDS = (
+    "id",
+    "phone_number_uuid",
+    "source",
+    "country_code",
+    "type",
+    "location",
+    "status",
+    "compliance_status",
+    "compliance_requirements",
+    "voice_capable",
+    "sms_capable",
+    "mms_capable",
+    "fax_capable",
+    "emergency_capable",
+    "local_calling_capable",
+    "channel_settings",
+    "monthly_fee",
+    "currency",
+    "purchased_at",
+    "updated_at",
+)
+_LISTED_AGENT_COLUMNS = tuple(f"{channel}_{part}" for channel in CHANNELS for part in ("agent_uuid", "agent_name"))
+
+
+class ListedNumber(namedtuple("ListedNumber", [*_LISTED_FIELDS, "e164", "bound_agents"])):
+    """One number of a list page with `bound_agents` ({channel: (agent uuid, agent name)}): what
+    `phone_number_repr` reads, as a row (no model instance, the number not parsed again)."""
+
+    __slots__ = ()
+
+
+def _listed_numbers_query(**filters: Any) -> QuerySet:
+    return (
+        _numbers_query(**filters)
+        .annotate(e164=ExpressionWrapper(F("number"), output_field=CharField()))
+        .values_list(*_LISTED_FIELDS, "e164")
+    )
+
+
+def _listed_agents_query(*, first: str, last: str, **filters: Any) -> QuerySet:
+    """The agents bound to the numbers of a page: the numbers matching the list's filters from
+    the page's first number to its last (the page, since a list is in number order)."""
+    page = _numbers_query(**filters).filter(number__gte=first, number__lte=last)
+    return (
+        ChannelBinding.objects.filter(phone_number__in=page.values("pk"))
+        .order_by()
+        .values_list("phone_number_id", "channel", "agent__agent_uuid", "agent__name")
+    )
+
+
+def _numbers_counted_query(*, workspace_id: int, source: str = "") -> QuerySet:
+    counts = InventoryCount.objects.filter(workspace_id=workspace_id)
     if source:
-        if source not in Source.values:
-            raise ValidationFailed.single("source", f"Must be one of: {', '.join(Source.values)}.")
-        qs = qs.filter(source=source)
-    if channel:
-        if channel not in Channel.values:
-            raise ValidationFailed.single("channel", f"Must be one of: {', '.join(Channel.values)}.")
-        qs = qs.filter(bindings__channel=channel)
-    if agent_uuid:
-        try:
-            key = uuid.UUID(str(agent_uuid))
-        except ValueError as exc:
-            raise ValidationFailed.single("agent_uuid", "Must be a UUID.") from exc
-        qs = qs.filter(bindings__agent__agent_uuid=key)
-    if search:
-        digits = numbers.search_digits(search)
-        if not digits:
-            raise ValidationFailed.single("search", "Search by the digits of the number.")
-        qs = qs.filter(number__contains=digits)
-    if channel or agent_uuid:
-        qs = qs.distinct()
-    return qs.order_by("number")
+        counts = counts.filter(source=source)
+    return counts.order_by().values_list("numbers")
 
 
-def trunk_list(*, workspace: Workspace, **filters: Any) -> QuerySet[PhoneNumber]:
+_LISTED_NUMBERS = CompiledQuery(_listed_numbers_query)
+_LISTED_AGENTS = CompiledQuery(_listed_agents_query)
+_NUMBERS_COUNTED = CompiledQuery(_numbers_counted_query)
+
+
+class NumberListing:
+    """The workspace's numbers, filtered, as the API lists them: `count()` and slices of
+    ListedNumber, each slice two compiled queries (the page, then its agents).
+
+    Unfiltered, or by source only, `count()` adds up the inventory counters (a few rows,
+    whatever the inventory's size); other filters count their matching rows.
+    """
+
+    def __init__(self, *, workspace_id: int, filters: dict[str, Any]) -> None:
+        self.workspace_id = workspace_id
+        self.filters = filters
+
+    def count(self) -> int:
+        if set(self.filters) <= {"source"}:
+            return sum(row[0] for row in _NUMBERS_COUNTED.rows(workspace_id=self.workspace_id, **self.filters))
+        return _numbers_query(workspace_id=self.workspace_id, **self.filters).count()
+
+    def __getitem__(self, page: slice) -> list[ListedNumber]:
+        if not isinstance(page, slice) or page.step is not None:
+            raise TypeError("NumberListing takes slices only.")
+        offset = page.start or 0
+        limit = None if page.stop is None else max(0, page.stop - offset)
+        if limit == 0:
+            return []
+        rows = _LISTED_NUMBERS.rows(workspace_id=self.workspace_id, limit=limit, offset=offset, **self.filters)
+        if not rows:
+            return []
+        e164 = len(_LISTED_FIELDS)
+        bound: dict[int, dict[str, tuple[Any, str]]] = {row[0]: {} for row in rows}
+        agents = _LISTED_AGENTS.rows(
+            workspace_id=self.workspace_id, first=rows[0][e164], last=rows[-1][e164], **self.filters
+        )
+        for number_id, channel, agent_uuid, agent_name in agents:
+            bound[number_id][channel] = (agent_uuid, agent_name)
+        return [ListedNumber._make([*row, bound[row[0]]]) for row in rows]
+
+    def __iter__(self):
+        return iter(self[0:None])
+
+
+def trunk_list(*, workspace: Workspace, **filters: Any) -> NumberListing:
     """External numbers only (GET /phone-numbers/trunks)."""
     filters.pop("source", None)
     return number_list(workspace=workspace, source=Source.EXTERNAL, **filters)
@@ -237,59 +333,105 @@ def _set_prefetched(instance: Any, related_name: str, rows: list) -> None:
     instance.__dict__.setdefault("_prefetched_objects_cache", {})[related_name] = queryset
 
 
-# What `snapshot()` does not read: left out when only the Snapshot is wanted (the API's hot path).
-_NOT_IN_SNAPSHOT = (
-    "country_code",
-    "type",
-    "location",
-    "status",
-    "compliance_status",
-    "compliance_requirements",
-    "mms_capable",
-    "fax_capable",
-    "emergency_capable",
-    "local_calling_capable",
-    "monthly_fee",
-    "currency",
-    "purchased_at",
-    "created_at",
-    "updated_at",
-)
-
-
-def _snapshot_number(*, lean: bool = False, **lookup: Any) -> PhoneNumber | None:
+def _snapshot_number(**lookup: Any) -> PhoneNumber | None:
     """The number matching `lookup` with what its snapshot needs, in one query when it is bound:
     its bindings, each joined to the number (unique index) and to its agent. A number without a
     binding costs a second, plain query. Username and password are not loaded; whether they are
-    set is annotated. `lean`: only the columns the Snapshot shows (a number fit for nothing else).
-    """
-    bindings = (
+    set is annotated."""
+    bindings = list(
         ChannelBinding.objects.select_related("phone_number", "agent")
         .defer(*_SECRET_DEFER)
         .annotate(**_credential_flags())
         .filter(**{f"phone_number__{field}": value for field, value in lookup.items()})
         .order_by()
     )
-    if lean:
-        bindings = bindings.defer(
-            *(f"phone_number__{name}" for name in _NOT_IN_SNAPSHOT), "agent__status", "agent__created_at"
-        )
-    bindings = list(bindings)
     if bindings:
         number = bindings[0].phone_number
         for binding in bindings:
             binding.phone_number = number
     else:
-        unbound = PhoneNumber.objects.filter(**lookup).order_by()
-        if lean:
-            unbound = unbound.defer(*_NOT_IN_SNAPSHOT)
-        number = next(iter(unbound[:1]), None)
+        number = PhoneNumber.objects.filter(**lookup).order_by().first()
         if number is None:
             return None
-    if lean:
-        number.snapshot_bindings = bindings  # read by _binding_map; nothing else reads a lean number
-    else:
-        _set_prefetched(number, "bindings", bindings)
+    _set_prefetched(number, "bindings", bindings)
+    return number
+
+
+# --- the Snapshot on the hot path: compiled queries (channels_app/compiled.py) ----------------------
+
+# What `snapshot()` reads, in the models' field order (`Model.from_db` wants that order).
+_LEAN_NUMBER_FIELDS = tuple(
+    field.attname
+    for field in PhoneNumber._meta.concrete_fields
+    if field.attname
+    in {
+        "id",
+        "phone_number_uuid",
+        "workspace_id",
+        "number",
+        "source",
+        "voice_capable",
+        "sms_capable",
+        "channel_settings",
+    }
+)
+_LEAN_BINDING_FIELDS = tuple(
+    field.attname
+    for field in ChannelBinding._meta.concrete_fields
+    if field.attname not in {*_SECRET_DEFER, "health_check_started_at"}
+)
+_LEAN_AGENT_FIELDS = ("id", "agent_uuid", "name")
+_LEAN_FLAGS = ("has_username", "has_password")
+
+
+def _lean_bindings_query(**lookup: Any) -> QuerySet:
+    return (
+        ChannelBinding.objects.filter(**{f"phone_number__{field}": value for field, value in lookup.items()})
+        .annotate(**{name: expression for name, expression in _credential_flags().items() if name in _LEAN_FLAGS})
+        .order_by()
+        .values_list(
+            *_LEAN_BINDING_FIELDS,
+            *(f"phone_number__{name}" for name in _LEAN_NUMBER_FIELDS),
+            *(f"agent__{name}" for name in _LEAN_AGENT_FIELDS),
+            *_LEAN_FLAGS,
+        )
+    )
+
+
+def _lean_number_query(**lookup: Any) -> QuerySet:
+    return PhoneNumber.objects.filter(**lookup).order_by().values_list(*_LEAN_NUMBER_FIELDS)
+
+
+_LEAN_BINDINGS = CompiledQuery(_lean_bindings_query)
+_LEAN_NUMBER = CompiledQuery(_lean_number_query)
+
+
+def _lean_snapshot_number(**lookup: Any) -> PhoneNumber | None:
+    """`_snapshot_number` for the Snapshot only, from compiled queries: the number and its
+    bindings hold the columns `snapshot()` reads and no more (a number fit for nothing else).
+
+    `lookup` values are ints, UUIDs or E.164 strings (see CompiledQuery).
+    """
+    rows = _LEAN_BINDINGS.rows(**lookup)
+    if not rows:
+        found = _LEAN_NUMBER.rows(**lookup)
+        if not found:
+            return None
+        number = PhoneNumber.from_db("default", _LEAN_NUMBER_FIELDS, found[0])
+        number.snapshot_bindings = []
+        return number
+    binding_end = len(_LEAN_BINDING_FIELDS)
+    number_end = binding_end + len(_LEAN_NUMBER_FIELDS)
+    agent_end = number_end + len(_LEAN_AGENT_FIELDS)
+    number = PhoneNumber.from_db("default", _LEAN_NUMBER_FIELDS, rows[0][binding_end:number_end])
+    bindings = []
+    for row in rows:
+        binding = ChannelBinding.from_db("default", _LEAN_BINDING_FIELDS, row[:binding_end])
+        binding.phone_number = number
+        binding.agent = Agent.from_db("default", _LEAN_AGENT_FIELDS, row[number_end:agent_end])
+        binding.has_username, binding.has_password = row[agent_end:]
+        bindings.append(binding)
+    number.snapshot_bindings = bindings  # read by _binding_map; nothing else reads a lean number
     return number
 
 
@@ -298,13 +440,14 @@ def snapshot_get(*, workspace: Workspace, phone_number_uuid: Any = None, number:
     spelling of rule 13 (unparseable: a validation error on `number`). One query for a bound
     number, reading only the columns the Snapshot shows: the lookup on every inbound call."""
     if number is not None:
-        found = _snapshot_number(lean=True, workspace=workspace, number=numbers.parse_field(number, field="number"))
+        e164 = numbers.parse_field(number, field="number")
+        found = _lean_snapshot_number(workspace_id=workspace.pk, number=e164)
     else:
         try:
             key = uuid.UUID(str(phone_number_uuid))
         except ValueError as exc:
             raise phone_number_not_found() from exc
-        found = _snapshot_number(lean=True, workspace=workspace, phone_number_uuid=key)
+        found = _lean_snapshot_number(workspace_id=workspace.pk, phone_number_uuid=key)
     if found is None:
         raise phone_number_not_found()
     return snapshot(found)
@@ -342,7 +485,7 @@ def number_refetch(number: PhoneNumber | None) -> PhoneNumber | None:
     when bound): the number is fit for `snapshot()` only."""
     if number is None:
         return None
-    return _snapshot_number(lean=True, pk=number.pk)
+    return _lean_snapshot_number(pk=number.pk)
 
 
 def number_get_for_write(*, workspace: Workspace, number: Any) -> PhoneNumber | None:
@@ -518,7 +661,7 @@ def snapshot(number: PhoneNumber) -> dict[str, Any]:
 
 def phone_number_repr(number: PhoneNumber) -> dict[str, Any]:
     """Contract §3 PhoneNumber (list items)."""
-    bound = getattr(number, "bound_agents", None)  # set by number_list
+    bound = getattr(number, "bound_agents", None)  # a ListedNumber
     if bound is None:
         bound = {channel: (b.agent.agent_uuid, b.agent.name) for channel, b in _binding_map(number).items()}
     return {
@@ -527,7 +670,7 @@ def phone_number_repr(number: PhoneNumber) -> dict[str, Any]:
         "country_code": number.country_code,
         "location": number.location,
         "type": number.type,
-        "is_external": number.is_external,
+        "is_external": number.source == Source.EXTERNAL,
         "source": number.source,
         "status": number.status,
         "compliance": {"status": number.compliance_status, "requirements": list(number.compliance_requirements or [])},

@@ -14,6 +14,7 @@ import math
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
@@ -21,15 +22,17 @@ from typing import Any, ParamSpec, TypeVar
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import CharField, ExpressionWrapper, F, Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
+from phonenumber_field.phonenumber import PhoneNumber as PhoneNumberValue
 from simple_history.signals import pre_create_historical_record
 
 from channels_app import channel_settings as settings_doc
 from channels_app import numbers, sip, tokens
 from channels_app.audit import Actor, acting_as, mark
+from channels_app.compiled import CompiledQuery
 from channels_app.errors import (
     DomainError,
     RateLimited,
@@ -76,12 +79,21 @@ _PUBLIC_FIELD = {
 }
 
 
+# False inside `whole_transaction()`: see there.
+_SAVEPOINTS: ContextVar[bool] = ContextVar("services_take_savepoints", default=True)
+
+
 def write_service(func: Callable[P, R]) -> Callable[P, R]:
-    """One transaction, run as the given actor so history rows record who and which door."""
+    """One transaction, run as the given actor so history rows record who and which door.
+
+    Inside a caller's transaction the service takes a savepoint, so that a caller catching its
+    error (a form showing it, an import reporting a row) can go on; inside `whole_transaction()`
+    it takes none.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with transaction.atomic(), acting_as(kwargs.get("actor")):
+        with transaction.atomic(savepoint=_SAVEPOINTS.get()), acting_as(kwargs.get("actor")):
             return func(*args, **kwargs)
 
     return wrapper
@@ -93,6 +105,19 @@ def rolled_back() -> Iterator[None]:
     with transaction.atomic():
         yield
         transaction.set_rollback(True)
+
+
+@contextmanager
+def whole_transaction(*, dry_run: bool = False) -> Iterator[None]:
+    """One transaction that any failure inside ends: the caller turns the error into its answer
+    and writes nothing more (the API). The services called inside take no savepoint of their own
+    (two statements fewer each); a dry run is rolled back in any case."""
+    token = _SAVEPOINTS.set(False)
+    try:
+        with rolled_back() if dry_run else transaction.atomic():
+            yield
+    finally:
+        _SAVEPOINTS.reset(token)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -107,7 +132,7 @@ def _clean(instance: Any, *, exclude: tuple[str, ...] = ()) -> None:
     nul = {
         _PUBLIC_FIELD.get(field.name, field.name): [_("Must not contain NUL characters.")]
         for field in instance._meta.concrete_fields
-        if field.name not in exclude and "\x00" in str(getattr(instance, field.attname, "") or "")
+        if field.name not in exclude and "\x00" in _text(getattr(instance, field.attname, None))
     }
     _raise_if(nul)
     try:
@@ -119,6 +144,17 @@ def _clean(instance: Any, *, exclude: tuple[str, ...] = ()) -> None:
                 for field, messages in exc.message_dict.items()
             }
         ) from exc
+
+
+def _text(value: Any) -> str:
+    """The text a NUL could hide in: strings as they are, a number as it was typed."""
+    if type(value) is str:
+        return value
+    if isinstance(value, PhoneNumberValue):
+        return value.raw_input or ""
+    if value is None or isinstance(value, bool | int | float | Decimal | datetime | uuid.UUID | dict | list):
+        return ""
+    return str(value)
 
 
 def _raise_if(errors: dict[str, list[str]]) -> None:
@@ -135,8 +171,40 @@ def _uuid(value: Any, field: str) -> uuid.UUID:
         raise ValidationFailed.single(field, _("Must be a UUID.")) from exc
 
 
+# The look-ups every write makes, compiled once (channels_app/compiled.py): building their SQL
+# cost the ORM more than the database takes to answer them.
+_AGENT = CompiledQuery(lambda **lookup: Agent.objects.filter(**lookup))
+_BINDING_AGENT = CompiledQuery(
+    lambda **lookup: ChannelBinding.objects.filter(**lookup).order_by().values_list("agent_id")
+)
+
+
+def _agent_taken_query(*, agent_id: int, channel: str, except_number_id: int | None = None):
+    taken = ChannelBinding.objects.filter(agent_id=agent_id, channel=channel)
+    if except_number_id is not None:
+        taken = taken.exclude(phone_number_id=except_number_id)
+    return taken.order_by().values_list("id")
+
+
+_AGENT_TAKEN = CompiledQuery(_agent_taken_query)
+_LOCKED_NUMBER = CompiledQuery(lambda **lookup: PhoneNumber.objects.select_for_update().filter(**lookup))
+_LOCKED_BINDING = CompiledQuery(
+    lambda **lookup: (
+        ChannelBinding.objects.select_for_update(of=("self",)).select_related("phone_number", "agent").filter(**lookup)
+    )
+)
+
+
+def _by_key(lookup: dict[str, Any]) -> dict[str, Any]:
+    """A look-up's model instances as their keys (`workspace=w` -> `workspace_id=w.pk`)."""
+    return {
+        (f"{name}_id" if isinstance(value, Model) else name): (value.pk if isinstance(value, Model) else value)
+        for name, value in lookup.items()
+    }
+
+
 def _agent(workspace: Workspace, agent_uuid: Any) -> Agent:
-    agent = Agent.objects.filter(workspace=workspace, agent_uuid=_uuid(agent_uuid, "agent_uuid")).first()
+    agent = _AGENT.one(workspace_id=workspace.pk, agent_uuid=_uuid(agent_uuid, "agent_uuid"))
     if agent is None:
         raise agent_not_found()
     return agent
@@ -181,8 +249,8 @@ def _number_conflict(workspace: Workspace, number: PhoneNumber | None) -> None:
 
 def _number_bound_on(number: PhoneNumber, channel: str, *, except_agent: Agent | None = None) -> None:
     """Rule 1."""
-    existing = ChannelBinding.objects.filter(phone_number=number, channel=channel).select_related("agent").first()
-    if existing is not None and (except_agent is None or existing.agent_id != except_agent.pk):
+    existing = _BINDING_AGENT.rows(phone_number_id=number.pk, channel=str(channel))
+    if existing and (except_agent is None or existing[0][0] != except_agent.pk):
         raise DomainError(
             "NUMBER_ALREADY_BOUND",
             _("This number is already bound on %(channel)s.") % {"channel": channel},
@@ -193,10 +261,10 @@ def _number_bound_on(number: PhoneNumber, channel: str, *, except_agent: Agent |
 
 def _agent_free_on(agent: Agent, channel: str, *, except_number: PhoneNumber | None = None) -> None:
     """Rule 2."""
-    taken = ChannelBinding.objects.filter(agent=agent, channel=channel)
+    lookup = {"agent_id": agent.pk, "channel": str(channel)}
     if except_number is not None:
-        taken = taken.exclude(phone_number=except_number)
-    if taken.exists():
+        lookup["except_number_id"] = except_number.pk
+    if _AGENT_TAKEN.rows(limit=1, **lookup):
         raise DomainError(
             "AGENT_CHANNEL_IN_USE",
             _("This agent already serves a number on %(channel)s.") % {"channel": channel},
@@ -287,16 +355,13 @@ def _apply_sip(binding: ChannelBinding, changes: dict[str, str | None]) -> list[
 
 
 def _locked_number(**lookup: Any) -> PhoneNumber | None:
-    return PhoneNumber.objects.select_for_update().filter(**lookup).first()
+    """The number of a unique look-up, row-locked until the transaction ends."""
+    return _LOCKED_NUMBER.one(**_by_key(lookup))
 
 
 def _locked_binding(**lookup: Any) -> ChannelBinding | None:
-    return (
-        ChannelBinding.objects.select_for_update(of=("self",))
-        .select_related("phone_number", "agent")
-        .filter(**lookup)
-        .first()
-    )
+    """The binding of a unique look-up with its number and agent, the binding row-locked."""
+    return _LOCKED_BINDING.one(**_by_key(lookup))
 
 
 def _trunk(workspace: Workspace, phone_number: Any, channel: Any) -> ChannelBinding:
@@ -348,7 +413,7 @@ def _new_external_number(workspace: Workspace, e164: str) -> PhoneNumber:
         local_calling_capable=True,
         monthly_fee=Decimal("0"),
     )
-    _clean(number, exclude=("workspace",))
+    _clean(number, exclude=("workspace", "number"))  # `e164` is what numbers.to_e164 made valid
     mark(number, action="registered")
     return number
 
@@ -512,7 +577,11 @@ def trunk_register_many(
     taken: set[str] = set()
     for start in range(0, len(e164s), BULK_BATCH_SIZE):
         chunk = e164s[start : start + BULK_BATCH_SIZE]
-        taken.update(str(n) for n in PhoneNumber.objects.filter(number__in=chunk).values_list("number", flat=True))
+        taken.update(
+            PhoneNumber.objects.annotate(e164=ExpressionWrapper(F("number"), output_field=CharField()))
+            .filter(e164__in=chunk)  # compared as text: the number field would parse each one again
+            .values_list("e164", flat=True)
+        )
     busy: set[tuple[int, str]] = set()
     agent_ids = sorted(agent.pk for agent in agents.values())
     for start in range(0, len(agent_ids), BULK_BATCH_SIZE):
@@ -662,10 +731,10 @@ def _reassign(binding: ChannelBinding, agent: Agent) -> ChannelBinding:
 
 
 def _unbind(binding: ChannelBinding) -> PhoneNumber | None:
-    number = PhoneNumber.objects.select_for_update().get(pk=binding.phone_number_id)
+    number = _locked_number(pk=binding.phone_number_id)
     mark(binding, action="deleted")
     binding.delete()
-    if number.source == Source.EXTERNAL and not number.bindings.exists():
+    if number.source == Source.EXTERNAL and not _BINDING_AGENT.rows(limit=1, phone_number_id=number.pk):
         mark(number, action="removed")
         number.delete()
         return None

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from channels_app import selectors, services, tokens
 from channels_app.audit import Actor
-from channels_app.models import Agent, ApiToken, ChannelBinding, InventoryCount, PhoneNumber, Source
+from channels_app.models import Agent, ApiToken, PhoneNumber
 from tests.admin_support import BINDINGS_URL, NUMBERS_URL
 
 pytestmark = pytest.mark.django_db
@@ -236,23 +236,35 @@ def whole_table_work(text: str) -> list[str]:
 
 
 def key_queries(workspace, trunk) -> dict[str, object]:
-    """The queries behind the lists, the snapshots, the count, the token and the admin search."""
+    """The queries behind the lists, the snapshots, the count, the token, the admin search and the
+    look-ups of every write (the compiled ones as the ORM builds them: channels_app/compiled.py)."""
     number = trunk.phone_number
-    ids = list(PhoneNumber.objects.filter(workspace=workspace).values_list("pk", flat=True)[:15])
+    ws = workspace.pk
+    page = selectors._LISTED_NUMBERS.rows(workspace_id=ws, limit=15)
+    first, last = page[0][-1], page[-1][-1]
     return {
-        "number list page": selectors.number_list(workspace=workspace)[:15],
-        "number list page of a source": selectors.number_list(workspace=workspace, source=Source.PURCHASED)[:15],
-        "trunk list page": selectors.trunk_list(workspace=workspace)[:15],
+        "number list page": selectors._LISTED_NUMBERS.queryset(workspace_id=ws)[:15],
+        "number list page of a source": selectors._LISTED_NUMBERS.queryset(workspace_id=ws, source="purchased")[:15],
+        "trunk list page": selectors._LISTED_NUMBERS.queryset(workspace_id=ws, source="external")[:15],
+        "agents of a list page": selectors._LISTED_AGENTS.queryset(workspace_id=ws, first=first, last=last),
         "self-serve list page": selectors.number_list_with_trunks(workspace=workspace)[:20],
-        "list total": InventoryCount.objects.filter(workspace=workspace),
-        "bindings of a page": ChannelBinding.objects.filter(phone_number_id__in=ids).select_related("agent"),
-        "snapshot by uuid": PhoneNumber.objects.filter(workspace=workspace, phone_number_uuid=number.phone_number_uuid),
-        "snapshot by number": PhoneNumber.objects.filter(workspace=workspace, number=number.e164),
-        "bindings of a snapshot": ChannelBinding.objects.filter(phone_number_id=number.pk).select_related("agent"),
+        "list total": selectors._NUMBERS_COUNTED.queryset(workspace_id=ws),
+        "snapshot by uuid": selectors._LEAN_BINDINGS.queryset(
+            workspace_id=ws, phone_number_uuid=number.phone_number_uuid
+        ),
+        "snapshot by number": selectors._LEAN_BINDINGS.queryset(workspace_id=ws, number=number.e164),
+        "snapshot of an unbound number": selectors._LEAN_NUMBER.queryset(workspace_id=ws, number=number.e164),
         "token": ApiToken.objects.filter(token_hash=tokens.hash_token("tka_x"), revoked_at__isnull=True).order_by(),
         "agents of a workspace": selectors.agent_list(workspace=workspace)[:100],
         "admin search by number": PhoneNumber.objects.filter(number=number.e164).order_by("number"),
         "admin changelist page": PhoneNumber.objects.order_by("number")[:50],
+        "write: the agent": services._AGENT.queryset(workspace_id=ws, agent_uuid=trunk.agent.agent_uuid),
+        "write: the number, locked": services._LOCKED_NUMBER.queryset(number=number.e164),
+        "write: the trunk, locked": services._LOCKED_BINDING.queryset(
+            workspace_id=ws, phone_number__number=number.e164, channel="call", is_trunk=True
+        ),
+        "write: rule 1": services._BINDING_AGENT.queryset(phone_number_id=number.pk, channel="call"),
+        "write: rule 2": services._AGENT_TAKEN.queryset(agent_id=trunk.agent_id, channel="call"),
     }
 
 

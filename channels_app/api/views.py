@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import transaction
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -109,8 +108,8 @@ def list_filters(request: Request, *names: str) -> dict[str, str | None]:
 def one_transaction(*, dry_run: bool = False) -> Iterator[None]:
     """The write and the read of its result in one transaction: if building the answer fails, the
     write is undone too, so a 5xx never leaves a change the client was not told about. A dry run
-    is rolled back in any case."""
-    with services.rolled_back() if dry_run else transaction.atomic():
+    is rolled back in any case. Any failure ends it (services.whole_transaction)."""
+    with services.whole_transaction(dry_run=dry_run):
         yield
 
 
@@ -339,11 +338,10 @@ class TrunkView(ApiView):
     def patch(self, request):
         dry_run = dry_run_requested(request)
         data = self.validated(s.TrunkUpdateSerializer)
-        with transaction.atomic():
+        with one_transaction(dry_run=dry_run):
             self.check_if_match(data["phone_number"])
-            with one_transaction(dry_run=dry_run):
-                binding = services.trunk_update(workspace=self.workspace, actor=self.actor, **data)
-                snapshot = snapshot_of(binding.phone_number)
+            binding = services.trunk_update(workspace=self.workspace, actor=self.actor, **data)
+            snapshot = snapshot_of(binding.phone_number)
         return self._written("Trunk updated", snapshot, dry_run)
 
     @extend_schema(
@@ -364,16 +362,15 @@ class TrunkView(ApiView):
         missing = {name: ["This field is required."] for name in ("phone_number", "channel") if not query.get(name)}
         if missing:
             raise ValidationFailed(missing)
-        with transaction.atomic():
+        with one_transaction(dry_run=dry_run):
             self.check_if_match(query["phone_number"])
-            with one_transaction(dry_run=dry_run):
-                number = services.trunk_delete(
-                    workspace=self.workspace,
-                    actor=self.actor,
-                    phone_number=query["phone_number"],
-                    channel=query["channel"],
-                )
-                snapshot = snapshot_of(number)
+            number = services.trunk_delete(
+                workspace=self.workspace,
+                actor=self.actor,
+                phone_number=query["phone_number"],
+                channel=query["channel"],
+            )
+            snapshot = snapshot_of(number)
         return self._written("Trunk deleted", snapshot, dry_run)
 
     @staticmethod
@@ -399,11 +396,10 @@ class TrunkAssignView(ApiView):
 
     def _assign(self, *, dry_run: bool) -> Response:
         data = self.validated(s.TrunkAssignSerializer)
-        with transaction.atomic():
+        with one_transaction(dry_run=dry_run):
             self.check_if_match(data["phone_number"])
-            with one_transaction(dry_run=dry_run):
-                binding = services.trunk_assign(workspace=self.workspace, actor=self.actor, **data)
-                snapshot = snapshot_of(binding.phone_number)
+            binding = services.trunk_assign(workspace=self.workspace, actor=self.actor, **data)
+            snapshot = snapshot_of(binding.phone_number)
         return TrunkView._written("Trunk assigned", snapshot, dry_run)
 
 

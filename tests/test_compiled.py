@@ -1,0 +1,160 @@
+"""Compiled queries (channels_app/compiled.py) answer what the ORM answers for the same queryset.
+
+Each compiled query of the product is run both ways on the same data, with every set of
+arguments it is called with, and the results compared field by field; then the compiler's
+own refusals (an argument that never reaches the SQL, FOR UPDATE outside a transaction).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+
+from channels_app import selectors, services
+from channels_app.compiled import CompiledQuery
+from channels_app.models import Agent, ChannelBinding, PhoneNumber
+from tests.test_query_counts import grow
+
+pytestmark = pytest.mark.django_db
+
+
+def model_state(instance) -> dict:
+    """Every loaded field of an instance and of the related objects loaded with it."""
+    state = {
+        field.attname: getattr(instance, field.attname)
+        for field in instance._meta.concrete_fields
+        if field.attname in instance.__dict__
+    }
+    for name in ("phone_number", "agent"):
+        if name in instance._state.fields_cache:
+            state[name] = model_state(instance._state.fields_cache[name])
+    for name in ("has_username", "has_password"):
+        if hasattr(instance, name):
+            state[name] = getattr(instance, name)
+    return state
+
+
+@pytest.fixture
+def inventory(workspace_a, workspace_b, trunk_a):
+    grow(workspace_a, 12, start=0)
+    grow(workspace_b, 4, start=100)
+    return workspace_a
+
+
+def test_list_pages_and_their_agents_are_the_orm_s_rows(inventory):
+    ws = inventory.pk
+    for filters in ({}, {"source": "external"}, {"source": "purchased"}, {"channel": "sms"}, {"search": "2002"}):
+        for offset in (0, 5, 10, 40):
+            compiled = selectors._LISTED_NUMBERS.rows(workspace_id=ws, limit=5, offset=offset, **filters)
+            orm = [list(row) for row in selectors._LISTED_NUMBERS.queryset(workspace_id=ws, **filters)[offset:][:5]]
+            assert compiled == orm, (filters, offset)
+            if compiled:
+                first, last = compiled[0][-1], compiled[-1][-1]
+                arguments = {"workspace_id": ws, "first": first, "last": last, **filters}
+                agents = sorted(selectors._LISTED_AGENTS.rows(**arguments))
+                assert agents == sorted(list(row) for row in selectors._LISTED_AGENTS.queryset(**arguments))
+                assert {row[0] for row in agents} <= {row[0] for row in compiled}
+
+
+def test_a_list_item_is_the_item_built_from_the_model(inventory):
+    listed = selectors.number_list(workspace=inventory)[0:20]
+    assert len(listed) == 13
+    for item in listed:
+        number = PhoneNumber.objects.prefetch_related("bindings__agent").get(pk=item.id)
+        assert selectors.phone_number_repr(item) == selectors.phone_number_repr(number)
+
+
+def test_list_totals_add_up_the_counters_or_count_the_matching_rows(inventory):
+    assert selectors.number_list(workspace=inventory).count() == PhoneNumber.objects.filter(workspace=inventory).count()
+    assert selectors.trunk_list(workspace=inventory).count() == 7
+    assert selectors.number_list(workspace=inventory, channel="sms").count() == 6
+    assert selectors.number_list(workspace=inventory, search="2002").count() == 0
+    assert selectors.number_list(workspace=inventory, search="1212200").count() == 6
+
+
+def test_a_snapshot_from_compiled_queries_is_the_snapshot_of_the_orm_s_number(inventory, workspace_b):
+    for number in PhoneNumber.objects.filter(workspace=inventory):
+        orm = selectors.snapshot(
+            selectors._snapshot_number(workspace=inventory, phone_number_uuid=number.phone_number_uuid)
+        )
+        by_uuid = selectors.snapshot_get(workspace=inventory, phone_number_uuid=number.phone_number_uuid)
+        by_number = selectors.snapshot_get(workspace=inventory, number=number.e164)
+        assert by_uuid == by_number == orm
+    other = PhoneNumber.objects.filter(workspace=workspace_b).first()
+    with pytest.raises(Exception, match="not found"):
+        selectors.snapshot_get(workspace=inventory, phone_number_uuid=other.phone_number_uuid)
+
+
+def test_a_snapshot_of_an_unbound_number_needs_its_second_query(workspace_a, purchased_a):
+    with CaptureQueriesContext(connection) as captured:
+        found = selectors.snapshot_get(workspace=workspace_a, phone_number_uuid=purchased_a.phone_number_uuid)
+    assert len(captured) == 2
+    assert found["channels"]["call"]["bound"] is False and found["number"] == purchased_a.e164
+
+
+def test_write_lookups_build_the_instances_the_orm_builds(inventory, trunk_a):
+    number = trunk_a.phone_number
+    agent = trunk_a.agent
+    with transaction.atomic():
+        locked = services._locked_binding(
+            workspace=inventory, phone_number__number=number.e164, channel="call", is_trunk=True
+        )
+        orm = (
+            ChannelBinding.objects.select_related("phone_number", "agent")
+            .filter(workspace=inventory, phone_number__number=number.e164, channel="call", is_trunk=True)
+            .get()
+        )
+        assert model_state(locked) == model_state(orm)
+        assert locked.sip_password == orm.sip_password and locked.sip_password  # decrypted, as the ORM does
+        assert model_state(services._locked_number(pk=number.pk)) == model_state(PhoneNumber.objects.get(pk=number.pk))
+        assert services._locked_number(number="+19999999999") is None
+    assert model_state(services._agent(inventory, agent.agent_uuid)) == model_state(Agent.objects.get(pk=agent.pk))
+    assert services._BINDING_AGENT.rows(phone_number_id=number.pk, channel="call") == [[agent.pk]]
+    assert services._AGENT_TAKEN.rows(agent_id=agent.pk, channel="call") == [[trunk_a.pk]]
+    assert services._AGENT_TAKEN.rows(agent_id=agent.pk, channel="call", except_number_id=number.pk) == []
+
+
+def test_booleans_and_none_are_constants_of_a_plan_of_their_own(inventory, trunk_a):
+    number = trunk_a.phone_number
+    trunks = services._BINDING_AGENT.rows(phone_number_id=number.pk, is_trunk=True)
+    assert trunks == [[trunk_a.agent_id]]
+    assert services._BINDING_AGENT.rows(phone_number_id=number.pk, is_trunk=False) == []
+    assert services._BINDING_AGENT.rows(phone_number_id=number.pk, name=None) == []
+
+
+def test_an_argument_that_never_reaches_the_sql_is_refused():
+    ignored = CompiledQuery(lambda *, workspace_id: PhoneNumber.objects.values_list("id"))
+    with pytest.raises(ValueError, match="does not reach the compiled SQL"):
+        ignored.rows(workspace_id=1)
+
+
+def test_model_and_values_querysets_answer_their_own_method(trunk_a):
+    with pytest.raises(TypeError):
+        services._AGENT.rows(workspace_id=1, agent_uuid=uuid.uuid4())
+    with pytest.raises(TypeError):
+        services._BINDING_AGENT.objects(phone_number_id=1, channel="call")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has no FOR UPDATE: it locks the database")
+@pytest.mark.django_db(transaction=True)
+def test_for_update_needs_a_transaction_as_the_orm_requires():
+    with pytest.raises(TransactionManagementError):
+        services._LOCKED_NUMBER.one(pk=1)
+    with transaction.atomic():
+        assert services._LOCKED_NUMBER.one(pk=1) is None
+
+
+def test_compiled_queries_go_through_django_s_cursor_wrapper(workspace_a, trunk_a):
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        selectors.snapshot_get(workspace=workspace_a, phone_number_uuid=trunk_a.phone_number.phone_number_uuid)
+    assert len(seen) == 1 and "channels_app_channelbinding" in seen[0]
