@@ -7,6 +7,7 @@ recorded by name only (`secrets_changed`), so the trail can say "changed" withou
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
+from simple_history.manager import HistoryManager
 from simple_history.signals import pre_create_historical_record
 
 if TYPE_CHECKING:
@@ -69,6 +71,20 @@ def acting_as(actor: Actor | None) -> Iterator[None]:
 
 def current_actor() -> Actor | None:
     return _current_actor.get()
+
+
+class AuditHistoryManager(HistoryManager):
+    """simple-history's manager, whose class is built once per queryset class.
+
+    `instance.history` builds its manager class anew on every access (`from_queryset`, which
+    inspects every method of the queryset), and every history row written reads it once:
+    a tenth of a millisecond per row, on every write. The class built is the same each time.
+    """
+
+    @classmethod
+    @functools.cache
+    def from_queryset(cls, queryset_class, class_name=None):
+        return super().from_queryset(queryset_class, class_name)
 
 
 class AuditRecord(models.Model):

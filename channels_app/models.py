@@ -15,11 +15,10 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
-from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
-from channels_app.audit import AuditRecord
-from channels_app.fields import EncryptedCredentialField
+from channels_app.audit import AuditHistoryManager, AuditRecord
+from channels_app.fields import EncryptedCredentialField, NumberField
 from channels_app.numbers import E164_PATTERN
 from channels_app.sip.status import HealthStatus
 
@@ -128,7 +127,7 @@ class PhoneNumber(models.Model):
 
     phone_number_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="phone_numbers")
-    number = PhoneNumberField(max_length=16)
+    number = NumberField(max_length=16)
     source = models.CharField(max_length=16, choices=Source.choices)
     country_code = models.CharField(max_length=2, blank=True)
     type = models.CharField(max_length=16, choices=NumberType.choices, default=NumberType.LOCAL)
@@ -151,7 +150,9 @@ class PhoneNumber(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        bases=[AuditRecord], history_manager=AuditHistoryManager, excluded_fields=["updated_at"]
+    )
 
     class Meta:
         ordering = ["number"]
@@ -276,7 +277,11 @@ class ChannelBinding(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=[*SECRET_FIELDS, *HEALTH_FIELDS, "updated_at"])
+    history = HistoricalRecords(
+        bases=[AuditRecord],
+        history_manager=AuditHistoryManager,
+        excluded_fields=[*SECRET_FIELDS, *HEALTH_FIELDS, "updated_at"],
+    )
 
     class Meta:
         ordering = ["phone_number_id", "channel"]
@@ -375,7 +380,9 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=["token_hash", "last_used_at"])
+    history = HistoricalRecords(
+        bases=[AuditRecord], history_manager=AuditHistoryManager, excluded_fields=["token_hash", "last_used_at"]
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

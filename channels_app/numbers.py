@@ -8,6 +8,7 @@ extensions, `tel:` URIs, national formats without a country code, and numbers th
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -65,12 +66,22 @@ def to_e164(raw: object) -> str:
     invalid = _("This is not a valid phone number. ") if plus else _NOT_INTERNATIONAL
     if not 7 <= len(digits) <= 15:
         raise InvalidNumber(str(invalid) + str(EXPECTED))
+    e164 = _valid_e164(digits)
+    if e164 is None:
+        raise InvalidNumber(str(invalid) + str(EXPECTED))
+    return e164
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_e164(digits: str) -> str | None:
+    """The E.164 form of +`digits` if it is a valid number. Cached: validating a +1 number tries
+    the 25 regions sharing the code, and a bulk import reads each number twice (check, register)."""
     try:
         parsed = phonenumbers.parse("+" + digits, None)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidNumber(str(invalid) + str(EXPECTED)) from exc
+    except phonenumbers.NumberParseException:
+        return None
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidNumber(str(invalid) + str(EXPECTED))
+        return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
