@@ -140,3 +140,21 @@ def test_the_local_state_directory_is_not_tracked_by_git():
     for path in ("var/dev-secrets.env", "var/db.sqlite3"):
         ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False)
         assert ignored.returncode == 0, f"{path} is not ignored by git"
+
+
+PRINT_DATABASE_OPTIONS = (
+    "from django.conf import settings; print(sorted(settings.DATABASES['default']['OPTIONS'].items()))"
+)
+
+
+@pytest.mark.parametrize(
+    ("prepared", "expected"),
+    [(None, "[('prepare_threshold', 5), ('server_side_binding', True)]"), ("false", "[]")],
+)
+def test_postgresql_prepares_its_statements_unless_told_not_to(prepared, expected, tmp_path):
+    env = {"DEBUG": "true", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused"}
+    if prepared is not None:
+        env["DATABASE_PREPARED"] = prepared
+    result = manage("shell", "-c", PRINT_DATABASE_OPTIONS, var_dir=tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected

@@ -110,6 +110,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Connections persist (CONN_MAX_AGE) as for PostgreSQL: the last connection to close a WAL
     # database checkpoints it with an fsync, which cost every write request ~30 ms when each
     # request closed its connection (docs/performance.md).
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED", True):
+    # Server-side parameters and prepared statements (psycopg 3): a statement run 5 times on a
+    # connection is parsed and planned once (docs/performance.md). Behind a pooler that cannot
+    # keep prepared statements (PgBouncer before 1.21 in transaction mode): DATABASE_PREPARED=false.
+    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

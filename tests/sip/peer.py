@@ -100,6 +100,17 @@ class SippPeer:
             time.sleep(0.025)
         raise RuntimeError("sipp did not bind its port")
 
+    def _settle(self, quiet: float = 0.2, at_most: float = 3.0) -> None:
+        deadline = time.monotonic() + at_most
+        last, quiet_since = -1, time.monotonic()
+        while time.monotonic() < deadline and self.process.poll() is None:
+            size = self.log.stat().st_size if self.log.exists() else 0
+            if size != last:
+                last, quiet_since = size, time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet:
+                return
+            time.sleep(0.02)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -112,7 +123,9 @@ class SippPeer:
             self.process.stderr.close()
 
     def wire(self) -> str:
-        """Every message the peer received and sent, as sipp logged them (stops the peer first)."""
+        """Every message the peer received and sent, as sipp logged them (stops the peer first,
+        once its log has stopped growing: sipp logs a message it sent just after sending it)."""
+        self._settle()
         self.stop()
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
