@@ -22,29 +22,27 @@ def savepoints(captured) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if q["sql"].upper().startswith("SAVEPOINT")]
 
 
-def test_a_caller_that_catches_a_service_error_can_go_on(workspace_a, trunk_a, agent_a, command_actor):
+def register_again(trunk, actor) -> None:
+    """Register the trunk's number on its channel once more: NUMBER_ALREADY_BOUND."""
+    with pytest.raises(DomainError):
+        services.trunk_register(
+            workspace=trunk.workspace,
+            actor=actor,
+            phone_number=trunk.phone_number.e164,
+            agent_uuid=trunk.agent.agent_uuid,
+            channel=trunk.channel,
+        )
+
+
+def test_a_caller_that_catches_a_service_error_can_go_on(workspace_a, trunk_a, command_actor):
     with transaction.atomic():
-        with pytest.raises(DomainError):
-            services.trunk_register(
-                workspace=workspace_a,
-                actor=command_actor,
-                phone_number=trunk_a.phone_number.e164,
-                agent_uuid=agent_a.agent_uuid,
-                channel="call",
-            )
+        register_again(trunk_a, command_actor)
         assert PhoneNumber.objects.filter(workspace=workspace_a).count() == 1  # still usable
 
 
-def test_inside_a_whole_transaction_a_service_error_ends_it(workspace_a, trunk_a, agent_a, command_actor):
+def test_inside_a_whole_transaction_a_service_error_ends_it(workspace_a, trunk_a, command_actor):
     with pytest.raises(DomainError), services.whole_transaction():
-        with pytest.raises(DomainError):
-            services.trunk_register(
-                workspace=workspace_a,
-                actor=command_actor,
-                phone_number=trunk_a.phone_number.e164,
-                agent_uuid=agent_a.agent_uuid,
-                channel="call",
-            )
+        register_again(trunk_a, command_actor)
         with pytest.raises(TransactionManagementError):
             PhoneNumber.objects.count()
         raise DomainError("NOT_FOUND", "ended")

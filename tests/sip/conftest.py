@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.sip.peer import PortTaken, SippPeer, free_udp_port, require_sipp
+from tests.sip.support import NUMBER, register_trunk
 
 
 @pytest.fixture
@@ -45,3 +46,20 @@ def private_allowed(settings):
     """The test peer lives on 127.0.0.1, which production refuses (SIP_CHECK_ALLOW_PRIVATE)."""
     settings.SIP_CHECK_ALLOW_PRIVATE = True
     return settings
+
+
+@pytest.fixture
+def trunk_on_peer(sip_peer, private_allowed, workspace_a, agent_a, command_actor):
+    """start(scenario, *, peer=(username, password), number=..., **sip) -> (peer, binding): a sipp
+    peer running `scenario` and a call trunk of workspace A whose gateway is that peer, with the
+    SIP settings `sip`. The peer accepts `peer`, by default the trunk's own credentials."""
+
+    def start(scenario: str, *, peer: tuple[str, str] | None = None, number: str = NUMBER, **sip):
+        username, password = peer if peer is not None else (sip.get("username", ""), sip.get("password", ""))
+        running = sip_peer(scenario, username=username, password=password)
+        binding = register_trunk(
+            workspace_a, agent_a, command_actor, number=number, gateway=running.host, port=running.port, **sip
+        )
+        return running, binding
+
+    return start

@@ -18,11 +18,9 @@ from channels_app import services
 from channels_app.models import ChannelBinding
 from tests.admin_support import change_url
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME, make_user
+from tests.sip.support import NUMBER, REFUSED_GATEWAY, register_trunk
 
 pytestmark = pytest.mark.django_db
-
-NUMBER = "+12345678901"
-REFUSED_GATEWAY = "10.1.2.3"
 
 
 def check_url(binding) -> str:
@@ -31,12 +29,6 @@ def check_url(binding) -> str:
 
 def admin_messages(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
-
-
-def register(workspace, agent, actor, *, number=NUMBER, **sip):
-    return services.trunk_register(
-        workspace=workspace, actor=actor, phone_number=number, agent_uuid=agent.agent_uuid, channel="call", sip=sip
-    )
 
 
 @pytest.fixture
@@ -48,22 +40,13 @@ def staff_client(client, staff_user):
 @pytest.fixture
 def refused_trunk(workspace_a, agent_a, command_actor, settings):
     settings.SIP_CHECK_ALLOW_PRIVATE = False
-    return register(workspace_a, agent_a, command_actor, gateway=REFUSED_GATEWAY)
+    return register_trunk(workspace_a, agent_a, command_actor, gateway=REFUSED_GATEWAY)
 
 
 def test_staff_check_a_trunk_from_its_page_and_read_the_result_there(
-    staff_client, sip_peer, private_allowed, workspace_a, agent_a, command_actor
+    trunk_on_peer, staff_client, workspace_a, agent_a, command_actor
 ):
-    peer = sip_peer("registrar.xml", username=MARKER_USERNAME, password=MARKER_PASSWORD)
-    binding = register(
-        workspace_a,
-        agent_a,
-        command_actor,
-        gateway=peer.host,
-        port=peer.port,
-        username=MARKER_USERNAME,
-        password=MARKER_PASSWORD,
-    )
+    peer, binding = trunk_on_peer("registrar.xml", username=MARKER_USERNAME, password=MARKER_PASSWORD)
     page = staff_client.get(change_url(binding)).content.decode()
     assert "not checked since the last SIP change" in page
     form = re.search(r'<form method="post" action="([^"]+)" class="object-tools-form">(.*?)</form>', page, re.S)
@@ -126,7 +109,7 @@ def test_a_second_check_within_30_seconds_is_refused_with_a_message(staff_client
 
 
 def test_a_trunk_without_a_gateway_is_refused_with_the_reason(staff_client, workspace_a, agent_a, command_actor):
-    binding = register(workspace_a, agent_a, command_actor, username="u", password="p")
+    binding = register_trunk(workspace_a, agent_a, command_actor, username="u", password="p")
 
     response = staff_client.post(check_url(binding), follow=True)
 

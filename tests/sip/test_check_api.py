@@ -18,19 +18,12 @@ from channels_app.models import ChannelBinding
 from tests import api_support
 from tests.api_support import INSUFFICIENT_SCOPE, TRUNK_NOT_FOUND, error, validation
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
+from tests.sip.support import NUMBER, REFUSED_GATEWAY, register_trunk
 
 api, api_read, api_b = api_support.api, api_support.api_read, api_support.api_b
 pytestmark = pytest.mark.django_db
 
 PATH = "/phone-numbers/trunks/check"
-NUMBER = "+12345678901"
-REFUSED_GATEWAY = "10.1.2.3"  # private: refused at once by the address policy, nothing is sent
-
-
-def register(workspace, agent, actor, *, number=NUMBER, **sip):
-    return services.trunk_register(
-        workspace=workspace, actor=actor, phone_number=number, agent_uuid=agent.agent_uuid, channel="call", sip=sip
-    )
 
 
 def check_body(number=NUMBER, channel="call"):
@@ -44,25 +37,16 @@ def iso(value) -> str:
 @pytest.fixture
 def refused_trunk(workspace_a, agent_a, command_actor, settings):
     settings.SIP_CHECK_ALLOW_PRIVATE = False
-    return register(workspace_a, agent_a, command_actor, gateway=REFUSED_GATEWAY, port=5070)
+    return register_trunk(workspace_a, agent_a, command_actor, gateway=REFUSED_GATEWAY, port=5070)
 
 
 # --- results -----------------------------------------------------------------------------------
 
 
 def test_a_trunk_whose_gateway_accepts_the_credentials_answers_200_with_ok_in_the_snapshot(
-    api, sip_peer, private_allowed, workspace_a, agent_a, command_actor
+    trunk_on_peer, api, workspace_a, agent_a, command_actor
 ):
-    peer = sip_peer("registrar.xml", username=MARKER_USERNAME, password=MARKER_PASSWORD)
-    register(
-        workspace_a,
-        agent_a,
-        command_actor,
-        gateway=peer.host,
-        port=peer.port,
-        username=MARKER_USERNAME,
-        password=MARKER_PASSWORD,
-    )
+    peer, _ = trunk_on_peer("registrar.xml", username=MARKER_USERNAME, password=MARKER_PASSWORD)
 
     response = api.post(PATH, check_body("+1 (234) 567-8901"))
 
@@ -108,17 +92,10 @@ def test_a_trunk_whose_gateway_accepts_the_credentials_answers_200_with_ok_in_th
 
 
 def test_a_wrong_password_answers_auth_failed_and_neither_secret_comes_back(
-    api, sip_peer, private_allowed, workspace_a, agent_a, command_actor
+    trunk_on_peer, api, workspace_a, agent_a, command_actor
 ):
-    peer = sip_peer("registrar.xml", username=MARKER_USERNAME, password="the-right-one")
-    register(
-        workspace_a,
-        agent_a,
-        command_actor,
-        gateway=peer.host,
-        port=peer.port,
-        username=MARKER_USERNAME,
-        password=MARKER_PASSWORD,
+    peer, _ = trunk_on_peer(
+        "registrar.xml", peer=(MARKER_USERNAME, "the-right-one"), username=MARKER_USERNAME, password=MARKER_PASSWORD
     )
 
     response = api.post(PATH, check_body())
@@ -279,7 +256,7 @@ def test_an_unparseable_number_is_a_validation_error_on_phone_number(api, trunk_
 
 
 def test_a_trunk_without_a_gateway_is_a_validation_error_on_sip_gateway(api, workspace_a, agent_a, command_actor):
-    register(workspace_a, agent_a, command_actor, username="u", password="p")
+    register_trunk(workspace_a, agent_a, command_actor, username="u", password="p")
 
     response = api.post(PATH, check_body())
 
@@ -321,7 +298,7 @@ def test_the_trunk_stays_writable_while_a_check_waits_for_its_gateway(
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as gateway:
         gateway.bind(("127.0.0.1", 0))
         gateway.settimeout(10)  # only if the check never sends: fail instead of hanging
-        register(workspace_a, agent_a, command_actor, gateway="127.0.0.1", port=gateway.getsockname()[1])
+        register_trunk(workspace_a, agent_a, command_actor, gateway="127.0.0.1", port=gateway.getsockname()[1])
         answers = []
 
         def check() -> None:

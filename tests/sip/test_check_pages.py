@@ -14,17 +14,9 @@ from django.test import Client
 from channels_app import services
 from channels_app.models import ChannelBinding
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
+from tests.sip.support import NUMBER, REFUSED_GATEWAY, register_trunk
 
 pytestmark = pytest.mark.django_db
-
-NUMBER = "+12345678901"
-REFUSED_GATEWAY = "10.1.2.3"
-
-
-def register(workspace, agent, actor, *, number=NUMBER, **sip):
-    return services.trunk_register(
-        workspace=workspace, actor=actor, phone_number=number, agent_uuid=agent.agent_uuid, channel="call", sip=sip
-    )
 
 
 def page_url(binding, slug="ws-a") -> str:
@@ -48,25 +40,16 @@ def check_section(html: str) -> str:
 @pytest.fixture
 def refused_trunk(workspace_a, agent_a, command_actor, settings):
     settings.SIP_CHECK_ALLOW_PRIVATE = False
-    return register(workspace_a, agent_a, command_actor, gateway=REFUSED_GATEWAY)
+    return register_trunk(workspace_a, agent_a, command_actor, gateway=REFUSED_GATEWAY)
 
 
 # --- the result on the page ------------------------------------------------------------------
 
 
 def test_check_now_shows_that_the_gateway_accepts_the_credentials(
-    client, customer_a, sip_peer, private_allowed, workspace_a, agent_a, command_actor
+    trunk_on_peer, client, customer_a, workspace_a, agent_a, command_actor
 ):
-    peer = sip_peer("registrar.xml", username=MARKER_USERNAME, password=MARKER_PASSWORD)
-    binding = register(
-        workspace_a,
-        agent_a,
-        command_actor,
-        gateway=peer.host,
-        port=peer.port,
-        username=MARKER_USERNAME,
-        password=MARKER_PASSWORD,
-    )
+    peer, binding = trunk_on_peer("registrar.xml", username=MARKER_USERNAME, password=MARKER_PASSWORD)
     client.force_login(customer_a)
 
     response = client.post(check_url(binding))
@@ -88,17 +71,10 @@ def test_check_now_shows_that_the_gateway_accepts_the_credentials(
 
 
 def test_check_now_shows_refused_credentials_without_revealing_them(
-    client, customer_a, sip_peer, private_allowed, workspace_a, agent_a, command_actor
+    trunk_on_peer, client, customer_a, workspace_a, agent_a, command_actor
 ):
-    peer = sip_peer("registrar.xml", username=MARKER_USERNAME, password="the-right-one")
-    binding = register(
-        workspace_a,
-        agent_a,
-        command_actor,
-        gateway=peer.host,
-        port=peer.port,
-        username=MARKER_USERNAME,
-        password=MARKER_PASSWORD,
+    _, binding = trunk_on_peer(
+        "registrar.xml", peer=(MARKER_USERNAME, "the-right-one"), username=MARKER_USERNAME, password=MARKER_PASSWORD
     )
     client.force_login(customer_a)
 
@@ -153,7 +129,7 @@ def test_a_second_check_within_30_seconds_is_refused_with_a_plain_message(
 def test_a_trunk_without_a_gateway_offers_no_button_and_a_hand_made_post_is_refused_plainly(
     client, customer_a, workspace_a, agent_a, command_actor
 ):
-    binding = register(workspace_a, agent_a, command_actor, username="u", password="p")
+    binding = register_trunk(workspace_a, agent_a, command_actor, username="u", password="p")
     client.force_login(customer_a)
 
     section = check_section(client.get(page_url(binding)).content.decode())

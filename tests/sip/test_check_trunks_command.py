@@ -8,20 +8,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from channels_app import services
 from channels_app.models import ChannelBinding
-
-
-@pytest.fixture
-def private_allowed(settings):
-    settings.SIP_CHECK_ALLOW_PRIVATE = True
-    return settings
-
-
-def _trunk(workspace, agent, actor, number, **sip):
-    return services.trunk_register(
-        workspace=workspace, actor=actor, phone_number=number, agent_uuid=agent.agent_uuid, channel="call", sip=sip
-    )
+from tests.sip.support import register_trunk
 
 
 def run(*args) -> str:
@@ -34,9 +22,9 @@ def test_it_checks_the_call_trunks_of_one_workspace_with_progress_and_a_summary(
     sip_peer, private_allowed, workspace_a, workspace_b, agents_a, agent_b, command_actor
 ):
     peer = sip_peer("registrar.xml")
-    _trunk(workspace_a, agents_a[0], command_actor, "+12345678901", gateway=peer.host, port=peer.port)
-    _trunk(workspace_a, agents_a[1], command_actor, "+12345678902")  # no gateway
-    _trunk(workspace_b, agent_b, command_actor, "+12345678903", gateway=peer.host, port=peer.port)
+    register_trunk(workspace_a, agents_a[0], command_actor, number="+12345678901", gateway=peer.host, port=peer.port)
+    register_trunk(workspace_a, agents_a[1], command_actor, number="+12345678902")  # no gateway
+    register_trunk(workspace_b, agent_b, command_actor, number="+12345678903", gateway=peer.host, port=peer.port)
 
     output = run("ws-a", "--concurrency", "1")
 
@@ -53,7 +41,7 @@ def test_a_trunk_checked_moments_ago_is_skipped_not_failed(
     sip_peer, private_allowed, workspace_a, agent_a, command_actor
 ):
     peer = sip_peer("registrar.xml")
-    _trunk(workspace_a, agent_a, command_actor, "+12345678901", gateway=peer.host, port=peer.port)
+    register_trunk(workspace_a, agent_a, command_actor, number="+12345678901", gateway=peer.host, port=peer.port)
     run("ws-a", "--concurrency", "1")
 
     output = run("ws-a", "--concurrency", "1")
@@ -63,7 +51,7 @@ def test_a_trunk_checked_moments_ago_is_skipped_not_failed(
 
 
 def test_problems_fail_the_run_only_when_asked(private_allowed, workspace_a, agent_a, command_actor):
-    _trunk(workspace_a, agent_a, command_actor, "+12345678901", gateway="no-such-gateway.invalid")
+    register_trunk(workspace_a, agent_a, command_actor, number="+12345678901", gateway="no-such-gateway.invalid")
 
     with pytest.raises(CommandError) as caught:
         run("ws-a", "--concurrency", "1", "--fail-on-problem")
@@ -77,8 +65,8 @@ def test_every_workspace_is_checked_concurrently_when_no_slug_is_given(
     sip_peer, private_allowed, workspace_a, workspace_b, agent_a, agent_b, command_actor
 ):
     peer = sip_peer("registrar.xml")
-    _trunk(workspace_a, agent_a, command_actor, "+12345678901", gateway=peer.host, port=peer.port)
-    _trunk(workspace_b, agent_b, command_actor, "+12345678903", gateway=peer.host, port=peer.port)
+    register_trunk(workspace_a, agent_a, command_actor, number="+12345678901", gateway=peer.host, port=peer.port)
+    register_trunk(workspace_b, agent_b, command_actor, number="+12345678903", gateway=peer.host, port=peer.port)
 
     output = run("--concurrency", "2")
 

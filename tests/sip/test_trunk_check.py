@@ -22,16 +22,10 @@ from channels_app.errors import DomainError, RateLimited
 from channels_app.models import ChannelBinding
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
 from tests.sip.peer import free_udp_port
+from tests.sip.support import NUMBER, register_trunk
 
 REGISTRAR = "registrar.xml"
 SILENT = "silent.xml"
-NUMBER = "+12345678901"
-
-
-def register_trunk(workspace, agent, actor, *, number=NUMBER, **sip):
-    return services.trunk_register(
-        workspace=workspace, actor=actor, phone_number=number, agent_uuid=agent.agent_uuid, channel="call", sip=sip
-    )
 
 
 def check(workspace, actor, number=NUMBER, channel="call"):
@@ -47,19 +41,8 @@ def health_of(number=NUMBER, workspace=None):
 # --- each status against a real peer --------------------------------------------------------------
 
 
-def test_a_gateway_that_answers_and_accepts_the_digest_is_ok(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
-):
-    peer = sip_peer(REGISTRAR, username=MARKER_USERNAME, password=MARKER_PASSWORD)
-    register_trunk(
-        workspace_a,
-        agent_a,
-        command_actor,
-        gateway=peer.host,
-        port=peer.port,
-        username=MARKER_USERNAME,
-        password=MARKER_PASSWORD,
-    )
+def test_a_gateway_that_answers_and_accepts_the_digest_is_ok(trunk_on_peer, workspace_a, agent_a, command_actor):
+    peer, _ = trunk_on_peer(REGISTRAR, username=MARKER_USERNAME, password=MARKER_PASSWORD)
 
     binding = check(workspace_a, command_actor)
 
@@ -81,19 +64,8 @@ def test_a_gateway_that_answers_and_accepts_the_digest_is_ok(
     ]
 
 
-def test_the_register_is_a_binding_query_that_adds_no_registration(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
-):
-    peer = sip_peer(REGISTRAR, username="alice", password="right-password")
-    register_trunk(
-        workspace_a,
-        agent_a,
-        command_actor,
-        gateway=peer.host,
-        port=peer.port,
-        username="alice",
-        password="right-password",
-    )
+def test_the_register_is_a_binding_query_that_adds_no_registration(trunk_on_peer, workspace_a, agent_a, command_actor):
+    peer, _ = trunk_on_peer(REGISTRAR, username="alice", password="right-password")
 
     check(workspace_a, command_actor)
 
@@ -105,10 +77,9 @@ def test_the_register_is_a_binding_query_that_adds_no_registration(
 
 
 def test_a_trunk_without_credentials_is_reachable_and_sends_no_register(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
+    trunk_on_peer, workspace_a, agent_a, command_actor
 ):
-    peer = sip_peer(REGISTRAR)
-    register_trunk(workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port)
+    peer, _ = trunk_on_peer(REGISTRAR)
 
     check(workspace_a, command_actor)
 
@@ -120,9 +91,8 @@ def test_a_trunk_without_credentials_is_reachable_and_sends_no_register(
     assert peer.received() == [f"OPTIONS sip:127.0.0.1:{peer.port} SIP/2.0"]
 
 
-def test_a_username_without_a_password_is_not_verified(sip_peer, private_allowed, workspace_a, agent_a, command_actor):
-    peer = sip_peer(REGISTRAR)
-    register_trunk(workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port, username="alice")
+def test_a_username_without_a_password_is_not_verified(trunk_on_peer, workspace_a, agent_a, command_actor):
+    peer, _ = trunk_on_peer(REGISTRAR, peer=("", ""), username="alice")
 
     check(workspace_a, command_actor)
 
@@ -131,17 +101,10 @@ def test_a_username_without_a_password_is_not_verified(sip_peer, private_allowed
 
 
 def test_a_wrong_password_is_auth_failed_and_the_password_is_revealed_nowhere(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor, caplog
+    trunk_on_peer, workspace_a, agent_a, command_actor, caplog
 ):
-    peer = sip_peer(REGISTRAR, username=MARKER_USERNAME, password="the-right-one")
-    register_trunk(
-        workspace_a,
-        agent_a,
-        command_actor,
-        gateway=peer.host,
-        port=peer.port,
-        username=MARKER_USERNAME,
-        password=MARKER_PASSWORD,
+    peer, _ = trunk_on_peer(
+        REGISTRAR, peer=(MARKER_USERNAME, "the-right-one"), username=MARKER_USERNAME, password=MARKER_PASSWORD
     )
 
     with caplog.at_level(logging.DEBUG):
@@ -166,19 +129,8 @@ def test_a_wrong_password_is_auth_failed_and_the_password_is_revealed_nowhere(
     assert MARKER_PASSWORD not in peer.wire()
 
 
-def test_a_reason_phrase_that_echoes_the_username_is_masked(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
-):
-    peer = sip_peer("echoing_registrar.xml")
-    register_trunk(
-        workspace_a,
-        agent_a,
-        command_actor,
-        gateway=peer.host,
-        port=peer.port,
-        username=MARKER_USERNAME,
-        password=MARKER_PASSWORD,
-    )
+def test_a_reason_phrase_that_echoes_the_username_is_masked(trunk_on_peer, workspace_a, agent_a, command_actor):
+    peer, _ = trunk_on_peer("echoing_registrar.xml", peer=("", ""), username=MARKER_USERNAME, password=MARKER_PASSWORD)
 
     binding = check(workspace_a, command_actor)
 
@@ -190,11 +142,10 @@ def test_a_reason_phrase_that_echoes_the_username_is_masked(
 
 
 def test_a_silent_gateway_is_unreachable_after_the_configured_timeout(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
+    trunk_on_peer, private_allowed, workspace_a, agent_a, command_actor
 ):
     private_allowed.SIP_CHECK_TIMEOUT_SECONDS = 1.0
-    peer = sip_peer(SILENT)
-    register_trunk(workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port, username="u", password="p")
+    peer, _ = trunk_on_peer(SILENT, peer=("", ""), username="u", password="p")
 
     binding = check(workspace_a, command_actor)
 
@@ -298,11 +249,10 @@ def test_each_gateway_is_refused_on_its_own_address_without_a_packet(workspace_a
 
 
 def test_a_second_check_within_the_interval_is_rate_limited_and_sends_nothing(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
+    trunk_on_peer, private_allowed, workspace_a, agent_a, command_actor
 ):
     assert private_allowed.SIP_CHECK_MIN_INTERVAL_SECONDS == 30
-    peer = sip_peer(REGISTRAR)
-    register_trunk(workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port)
+    peer, _ = trunk_on_peer(REGISTRAR)
     check(workspace_a, command_actor)
     first_checked_at = ChannelBinding.objects.get().health_checked_at
 
@@ -317,11 +267,8 @@ def test_a_second_check_within_the_interval_is_rate_limited_and_sends_nothing(
     assert len(peer.received()) == 1
 
 
-def test_a_trunk_can_be_checked_again_once_the_interval_has_passed(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
-):
-    peer = sip_peer(REGISTRAR)
-    register_trunk(workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port)
+def test_a_trunk_can_be_checked_again_once_the_interval_has_passed(trunk_on_peer, workspace_a, agent_a, command_actor):
+    peer, _ = trunk_on_peer(REGISTRAR)
     check(workspace_a, command_actor)
     ChannelBinding.objects.update(health_check_started_at=timezone.now() - timedelta(seconds=30))
 
@@ -343,12 +290,11 @@ def test_the_rate_limit_is_per_trunk(sip_peer, private_allowed, workspace_a, age
 
 @pytest.mark.django_db(transaction=True)
 def test_the_rate_limit_holds_for_simultaneous_checks_from_several_workers(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
+    trunk_on_peer, workspace_a, agent_a, command_actor
 ):
     from django.db import connections
 
-    peer = sip_peer(REGISTRAR)
-    register_trunk(workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port)
+    peer, _ = trunk_on_peer(REGISTRAR)
     workers = 5
     start = threading.Barrier(workers)
     outcomes: list[str] = []
@@ -444,11 +390,8 @@ def test_health_is_null_until_the_first_check_and_on_whatsapp_trunks(workspace_a
     assert channels["whatsapp"]["trunk"]["health"] is None
 
 
-def test_a_check_changes_no_history_and_keeps_updated_at(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
-):
-    peer = sip_peer(REGISTRAR)
-    binding = register_trunk(workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port)
+def test_a_check_changes_no_history_and_keeps_updated_at(trunk_on_peer, workspace_a, agent_a, command_actor):
+    _, binding = trunk_on_peer(REGISTRAR)
     history_rows = ChannelBinding.history.count()
 
     check(workspace_a, command_actor)
@@ -461,11 +404,8 @@ def test_a_check_changes_no_history_and_keeps_updated_at(
     assert selectors.number_events(number=number)[0]["action"] == "registered"
 
 
-def test_a_sip_change_forgets_the_last_check_and_a_rename_keeps_it(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor
-):
-    peer = sip_peer(REGISTRAR)
-    register_trunk(workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port)
+def test_a_sip_change_forgets_the_last_check_and_a_rename_keeps_it(trunk_on_peer, workspace_a, agent_a, command_actor):
+    trunk_on_peer(REGISTRAR)
     check(workspace_a, command_actor)
 
     services.trunk_update(workspace=workspace_a, actor=command_actor, phone_number=NUMBER, channel="call", name="Main")
@@ -477,13 +417,8 @@ def test_a_sip_change_forgets_the_last_check_and_a_rename_keeps_it(
     assert health_of() is None
 
 
-def test_a_check_costs_four_queries(
-    sip_peer, private_allowed, workspace_a, agent_a, command_actor, django_assert_max_num_queries
-):
-    peer = sip_peer(REGISTRAR, username="alice", password="pw")
-    register_trunk(
-        workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port, username="alice", password="pw"
-    )
+def test_a_check_costs_four_queries(trunk_on_peer, workspace_a, agent_a, command_actor, django_assert_max_num_queries):
+    trunk_on_peer(REGISTRAR, username="alice", password="pw")
 
     with django_assert_max_num_queries(4):
         check(workspace_a, command_actor)
