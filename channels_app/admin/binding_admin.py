@@ -36,7 +36,7 @@ from channels_app.admin.base import (
 from channels_app.admin.filters import NUMBER_SEARCH_HELP, AgentFilter, search_by_number
 from channels_app.admin.forms import ReadOnlyBindingForm, ReassignForm, TrunkEditForm, TrunkRegisterForm
 from channels_app.admin.history import render_trail
-from channels_app.admin.number_admin import bindings_without_secrets, credentials_status, health_details
+from channels_app.admin.number_admin import BindingColumns, bindings_without_secrets, health_details
 from channels_app.errors import DomainError
 from channels_app.models import Channel, ChannelBinding, PhoneNumber
 from channels_app.sip import HealthStatus
@@ -60,7 +60,7 @@ class NumberSourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChannelBinding)
-class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
+class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
     list_display = ("number", "channel", "agent", "workspace", "kind", "name", "direction", "credentials", "updated_at")
     list_display_links = ("number", "channel")
     list_filter = ("workspace", "channel", NumberSourceFilter, AgentFilter, "direction")
@@ -145,14 +145,6 @@ class ChannelBindingAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdm
     @admin.display(description=_("number"), ordering="phone_number__number")
     def number(self, binding):
         return format_html('<a href="{}">{}</a>', admin_url(binding.phone_number), binding.phone_number.e164)
-
-    @admin.display(description=_("kind"))
-    def kind(self, binding):
-        return _("trunk") if binding.is_trunk else _("purchased binding")
-
-    @admin.display(description=_("SIP credentials"))
-    def credentials(self, binding):
-        return credentials_status(binding)
 
     @admin.display(description=_("last trunk check"))
     def trunk_check(self, binding):

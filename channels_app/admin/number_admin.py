@@ -110,7 +110,19 @@ def bindings_without_secrets(queryset):
     )
 
 
-class BindingInline(ReadOnlyInline):
+class BindingColumns:
+    """The columns a binding shows wherever it is listed: the binding's own pages, the number's."""
+
+    @admin.display(description=_("kind"))
+    def kind(self, binding):
+        return _("trunk") if binding.is_trunk else _("purchased binding")
+
+    @admin.display(description=_("SIP credentials"))
+    def credentials(self, binding):
+        return credentials_status(binding)
+
+
+class BindingInline(BindingColumns, ReadOnlyInline):
     """The number's bindings; each row links to its own pages (edit, reassign, unbind)."""
 
     model = ChannelBinding
@@ -156,14 +168,6 @@ class BindingInline(ReadOnlyInline):
     @admin.display(description=_("agent"))
     def agent_name(self, binding):
         return format_html('<a href="{}">{}</a>', admin_url(binding.agent), binding.agent.name)
-
-    @admin.display(description=_("kind"))
-    def kind(self, binding):
-        return _("trunk") if binding.is_trunk else _("purchased binding")
-
-    @admin.display(description=_("SIP credentials"))
-    def credentials(self, binding):
-        return credentials_status(binding)
 
     @admin.display(description=_("actions"))
     def links(self, binding):
