@@ -397,16 +397,26 @@ def _register_input(
     return channel, e164, fields, sip_changes
 
 
-def _new_external_number(workspace: Workspace, e164: str) -> PhoneNumber:
-    """An external number's inventory row (unsaved), country, type and location derived."""
+def _number_row(workspace: Workspace, e164: str, *, source: str, **fields: Any) -> PhoneNumber:
+    """An inventory row (unsaved) for `e164`, with country, type and location derived from it."""
     facts = numbers.describe(e164)
-    number = PhoneNumber(
+    return PhoneNumber(
         workspace=workspace,
         number=e164,
-        source=Source.EXTERNAL,
+        source=source,
         country_code=facts.country_code,
         type=facts.type,
         location=facts.location,
+        **fields,
+    )
+
+
+def _new_external_number(workspace: Workspace, e164: str) -> PhoneNumber:
+    """An external number's inventory row (unsaved)."""
+    number = _number_row(
+        workspace,
+        e164,
+        source=Source.EXTERNAL,
         compliance_status=ComplianceStatus.NOT_REQUIRED,
         voice_capable=True,
         sms_capable=False,
@@ -900,17 +910,13 @@ def number_add_purchased(
     if not isinstance(currency, str) or not (len(currency) == 3 and currency.isascii() and currency.isupper()):
         errors["currency"] = [_("Must be a three-letter ISO 4217 code, e.g. USD.")]
     _raise_if(errors)
-    facts = numbers.describe(e164)
     existing = PhoneNumber.objects.filter(number=e164).first()
     if existing is not None:
         raise _number_in_use()
-    row = PhoneNumber(
-        workspace=workspace,
-        number=e164,
+    row = _number_row(
+        workspace,
+        e164,
         source=Source.PURCHASED,
-        country_code=facts.country_code,
-        type=facts.type,
-        location=facts.location,
         voice_capable=caps["voice"],
         sms_capable=caps["sms"],
         mms_capable=caps["mms"],
