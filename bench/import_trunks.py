@@ -26,19 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import PYTHON, ROOT, VAR, bench_env, valid_numbers
 
-COLUMNS = [  # contract §6
-    "phone_number",
-    "channel",
-    "agent_uuid",
-    "name",
-    "direction",
-    "sip_gateway",
-    "sip_port",
-    "sip_username",
-    "sip_password",
-    "sip_secondary_gateway",
-    "additional_settings",
-]
 SLUG = "bench-import"
 
 
@@ -50,6 +37,7 @@ def prepare(env: dict[str, str], rows: int, csv_path: Path) -> None:
     django.setup()
     from django.core.management import call_command
 
+    from channels_app.imports import COLUMNS  # contract §6
     from channels_app.models import Agent, Workspace
 
     call_command("migrate", "--noinput", verbosity=0)

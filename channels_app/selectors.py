@@ -20,7 +20,6 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
-    Sum,
 )
 from django.utils import timezone
 
@@ -134,10 +133,12 @@ class NumberQuerySet(QuerySet):
 def number_count(*, workspace: Workspace, source: str | None = None) -> int:
     """How many numbers the workspace holds (of one source), from the counters the database
     keeps (InventoryCount, migration 0004): a few rows to add up, whatever the inventory's size."""
-    counts = InventoryCount.objects.filter(workspace=workspace)
-    if source:
-        counts = counts.filter(source=source)
-    return counts.aggregate(total=Sum("numbers"))["total"] or 0
+    return _numbers_counted(workspace_id=workspace.pk, source=source)
+
+
+def _numbers_counted(*, workspace_id: int, source: str | None) -> int:
+    arguments = {"source": source} if source else {}
+    return sum(row[0] for row in _NUMBERS_COUNTED.rows(workspace_id=workspace_id, **arguments))
 
 
 def _with_total(qs: NumberQuerySet, *, workspace: Workspace, source: str | None, **filters: Any) -> QuerySet:
@@ -233,7 +234,6 @@ _LISTED_FIELDS = (
     "purchased_at",
     "updated_at",
 )
-_LISTED_AGENT_COLUMNS = tuple(f"{channel}_{part}" for channel in CHANNELS for part in ("agent_uuid", "agent_name"))
 
 
 class ListedNumber(namedtuple("ListedNumber", [*_LISTED_FIELDS, "e164", "bound_agents"])):
@@ -288,7 +288,7 @@ class NumberListing:
 
     def count(self) -> int:
         if set(self.filters) <= {"source"}:
-            return sum(row[0] for row in _NUMBERS_COUNTED.rows(workspace_id=self.workspace_id, **self.filters))
+            return _numbers_counted(workspace_id=self.workspace_id, source=self.filters.get("source"))
         return _numbers_query(workspace_id=self.workspace_id, **self.filters).count()
 
     def __getitem__(self, page: slice) -> list[ListedNumber]:
