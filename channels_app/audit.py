@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.dispatch import receiver
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.manager import HistoryManager
 from simple_history.signals import pre_create_historical_record
@@ -103,6 +104,32 @@ def mark(instance: Any, *, action: str = "", secrets_changed: list[str] | None =
     """Annotate the next historical record of `instance` with an action name and secret changes."""
     instance._audit_action = action
     instance._audit_secrets_changed = list(secrets_changed or [])
+
+
+def history_record(instance: models.Model, *, history_type: str = "+", when: Any = None) -> models.Model:
+    """The historical row (unsaved) django-simple-history writes after `instance.save()`, for writes
+    that insert without `save()` (bulk and compiled inserts): the tracked fields copied, then
+    the same pre-create signal fills the audit columns (actor, door, action, secrets changed)."""
+    history_model = type(instance).history.model
+    when = when if when is not None else getattr(instance, "_history_date", None) or timezone.now()
+    reason = getattr(instance, "_change_reason", None)
+    record = history_model(
+        history_date=when,
+        history_type=history_type,
+        history_user=None,
+        history_change_reason=reason,
+        **{field.attname: getattr(instance, field.attname) for field in history_model.tracked_fields},
+    )
+    pre_create_historical_record.send(
+        sender=history_model,
+        instance=instance,
+        history_date=when,
+        history_user=None,
+        history_change_reason=reason,
+        history_instance=record,
+        using=None,
+    )
+    return record
 
 
 @receiver(pre_create_historical_record)

@@ -17,6 +17,15 @@ of a `contains` look-up); a boolean or None argument is a constant of a plan of 
 are `limit`/`offset` arguments, appended to the SQL as `LIMIT %s OFFSET %s` (understood by every
 database the project supports).
 
+`CompiledInsert` does the same for the INSERT of one new row: the ORM writes the statement once
+per database, and each call only prepares the row's values with the fields' own `pre_save()` and
+`get_db_prep_save()` (timestamps, encryption, JSON), as `Model.save()` would. With
+`ignore_conflicts` the statement ends with the ORM's `ON CONFLICT DO NOTHING` (on SQLite too,
+rather than its `INSERT OR IGNORE`, which would skip a row breaking a CHECK constraint as well)
+and the call says whether the row went in: a write that a concurrent request can beat
+learns it without an error, so it needs no savepoint. Unlike `save()`, it sends no model signals:
+the caller writes the audit record itself (`channels_app.audit.history_record`).
+
 Execution goes through Django's cursor wrapper, so query logging, `CaptureQueriesContext` and
 `connection.execute_wrapper` see these queries like any other.
 """
@@ -28,11 +37,15 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.db.models.constants import OnConflict
 from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
+from django.db.models.sql import InsertQuery
 from django.db.transaction import TransactionManagementError
 
 _SENTINEL_SEQUENCE = itertools.count(1)
@@ -238,3 +251,93 @@ class CompiledQuery:
             for_update=bool(query.select_for_update),
             instances=instances,
         )
+
+
+# Values that are never query expressions: the per-value `hasattr(value, "resolve_expression")`
+# the ORM makes is skipped for them.
+_PLAIN_VALUES = frozenset({str, int, float, bool, Decimal, datetime, date, uuid.UUID, dict, list, type(None)})
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    sql: str
+    returning: tuple[Any, ...]
+    converters: tuple[tuple[int, tuple[Callable, ...], Any], ...]
+
+
+class CompiledInsert:
+    """The INSERT of one new `model` row, written by the ORM once per database (see the module
+    docstring). `one(obj)` inserts `obj` and sets its primary key, like `obj.save()` without
+    signals; with `ignore_conflicts`, a row whose unique value is taken is not inserted and
+    `one()` answers False."""
+
+    def __init__(self, model: type[Model], *, ignore_conflicts: bool = False) -> None:
+        opts = model._meta
+        self.model = model
+        self.on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+        # The columns Model._save_table inserts for a new row with a database-generated key.
+        self.fields = tuple(f for f in opts.local_concrete_fields if not f.generated and f is not opts.auto_field)
+        if any(hasattr(field, "get_placeholder") for field in self.fields):
+            raise ValueError(f"{model.__name__} has a field with its own SQL placeholder: not compiled.")
+        self._plans: dict[tuple[str, str], _InsertPlan] = {}
+        self._lock = threading.Lock()
+
+    def one(self, obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> bool:
+        """Insert `obj` (a new row); False when `ignore_conflicts` and a unique value is taken."""
+        if type(obj) is not self.model or not obj._state.adding or obj.pk is not None:
+            raise ValueError(f"CompiledInsert({self.model.__name__}) inserts new {self.model.__name__} rows only.")
+        obj._prepare_related_fields_for_save(operation_name="save")
+        connection = connections[using]
+        key = (using, connection.vendor)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan, params = self._compile(obj, using)
+            with self._lock:
+                self._plans[key] = plan
+        else:
+            params = []
+            for field in self.fields:
+                value = field.pre_save(obj, True)
+                if type(value) not in _PLAIN_VALUES and hasattr(value, "resolve_expression"):
+                    raise TypeError(f"CompiledInsert does not insert expressions ({field.name}={value!r}).")
+                params.append(field.get_db_prep_save(value, connection=connection))
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            row = cursor.fetchone() if plan.returning else ()
+        if row is None:
+            return False  # ON CONFLICT DO NOTHING: a unique value is taken
+        row = list(row)
+        for column, converters, expression in plan.converters:
+            for converter in converters:
+                row[column] = converter(row[column], expression, connection)
+        for field, value in zip(plan.returning, row, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = using
+        return True
+
+    def _compile(self, obj: Model, using: str) -> tuple[_InsertPlan, list[Any]]:
+        """The ORM's statement for `obj`, and its parameters for this first call."""
+        opts = self.model._meta
+        returning = tuple(opts.db_returning_fields)
+        query = InsertQuery(self.model, on_conflict=self.on_conflict)
+        query.insert_values(self.fields, [obj])
+        compiler = query.get_compiler(using=using)
+        compiler.returning_fields = list(returning)
+        statements = compiler.as_sql()
+        if len(statements) != 1:
+            raise ValueError("The database cannot insert and return a row in one statement.")
+        sql, params = statements[0]
+        if len(params) != len(self.fields) or sql.count("%s") != len(params):
+            raise ValueError(f"The INSERT of {self.model.__name__} does not take one parameter per column.")
+        if self.on_conflict is not None and sql.startswith("INSERT OR IGNORE INTO "):
+            # SQLite's OR IGNORE would also skip a row that breaks a CHECK or NOT NULL constraint,
+            # silently; its upsert clause, like PostgreSQL's, skips only a taken unique value.
+            head, returning_sql = sql.removeprefix("INSERT OR IGNORE INTO ").split(" RETURNING ", 1)
+            sql = f"INSERT INTO {head} ON CONFLICT DO NOTHING RETURNING {returning_sql}"
+        columns = [field.get_col(opts.db_table) for field in returning]
+        converters = tuple(
+            (column, tuple(convs), expression)
+            for column, (convs, expression) in compiler.get_converters(columns).items()
+        )
+        return _InsertPlan(sql=sql, returning=returning, converters=converters), list(params)

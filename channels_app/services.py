@@ -17,22 +17,21 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import CharField, ExpressionWrapper, F, Model, Q
+from django.db.models import CharField, Exists, ExpressionWrapper, F, Model, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from phonenumber_field.phonenumber import PhoneNumber as PhoneNumberValue
-from simple_history.signals import pre_create_historical_record
 
 from channels_app import channel_settings as settings_doc
 from channels_app import numbers, sip, tokens
-from channels_app.audit import Actor, acting_as, mark
-from channels_app.compiled import CompiledQuery
+from channels_app.audit import Actor, acting_as, history_record, mark
+from channels_app.compiled import CompiledInsert, CompiledQuery
 from channels_app.errors import (
     DomainError,
     RateLimited,
@@ -187,6 +186,11 @@ def _agent_taken_query(*, agent_id: int, channel: str, except_number_id: int | N
 
 
 _AGENT_TAKEN = CompiledQuery(_agent_taken_query)
+_AGENT_SERVING = CompiledQuery(
+    lambda *, workspace_id, agent_uuid, channel: Agent.objects.filter(
+        workspace_id=workspace_id, agent_uuid=agent_uuid
+    ).annotate(serving=Exists(ChannelBinding.objects.filter(agent_id=OuterRef("pk"), channel=channel)))
+)
 _LOCKED_NUMBER = CompiledQuery(lambda **lookup: PhoneNumber.objects.select_for_update().filter(**lookup))
 _LOCKED_BINDING = CompiledQuery(
     lambda **lookup: (
@@ -208,6 +212,30 @@ def _agent(workspace: Workspace, agent_uuid: Any) -> Agent:
     if agent is None:
         raise agent_not_found()
     return agent
+
+
+def _agent_serving(workspace: Workspace, agent_uuid: Any, channel: str) -> tuple[Agent, bool]:
+    """The agent, and whether it already serves a number on `channel` (rule 2), in one query."""
+    agent = _AGENT_SERVING.one(workspace_id=workspace.pk, agent_uuid=_uuid(agent_uuid, "agent_uuid"), channel=channel)
+    if agent is None:
+        raise agent_not_found()
+    return agent, agent.serving
+
+
+# New rows of a trunk registration, and their audit records: INSERT ... ON CONFLICT DO NOTHING
+# tells a registration that a concurrent one took the number or the binding first, without an
+# error, so the registration needs no savepoint to go on and answer why.
+_INSERT_UNLESS_TAKEN = {model: CompiledInsert(model, ignore_conflicts=True) for model in (PhoneNumber, ChannelBinding)}
+_INSERT_HISTORY = {model: CompiledInsert(model.history.model) for model in (PhoneNumber, ChannelBinding)}
+
+
+def _insert_unless_taken(obj: PhoneNumber | ChannelBinding) -> bool:
+    """Insert a new number or binding with its audit record; False (nothing written) when a
+    unique value of it is taken."""
+    if not _INSERT_UNLESS_TAKEN[type(obj)].one(obj):
+        return False
+    _INSERT_HISTORY[type(obj)].one(history_record(obj))
+    return True
 
 
 def _trunk_channel(channel: Any) -> str:
@@ -273,35 +301,10 @@ def _agent_free_on(agent: Agent, channel: str, *, except_number: PhoneNumber | N
         )
 
 
-def _explain_integrity_error(
-    exc: IntegrityError,
-    *,
-    workspace: Workspace,
-    e164: str | None,
-    channel: str,
-    agent: Agent | None,
-    retry: bool = False,
-) -> None:
-    """A concurrent request won: re-run the pre-checks (they now see its rows) and raise theirs.
-
-    With `retry`, return instead when no pre-check applies, so the caller can try once more.
-    """
-    if e164 is not None:
-        number = PhoneNumber.objects.filter(number=e164).first()
-        if number is not None:
-            _number_conflict(workspace, number)
-            _number_bound_on(number, channel, except_agent=None)
-    if agent is not None:
-        _agent_free_on(agent, channel)
-    if retry:
-        return
-    text = str(exc)
-    if "agent" in text:
-        raise DomainError(
-            "AGENT_CHANNEL_IN_USE",
-            _("This agent already serves a number on %(channel)s.") % {"channel": channel},
-            field="agent_uuid",
-        ) from exc
+def _explain_integrity_error(exc: IntegrityError, *, channel: str, agent: Agent) -> NoReturn:
+    """A concurrent request bound the agent or the number on `channel` first: re-run rule 2 (it
+    now sees that row) and raise its error, else the number's."""
+    _agent_free_on(agent, channel)
     raise DomainError(
         "NUMBER_ALREADY_BOUND",
         _("This number is already bound on %(channel)s.") % {"channel": channel},
@@ -480,46 +483,49 @@ def trunk_register(
         sip=sip,
         additional_settings=additional_settings,
     )
-    agent = _agent(workspace, agent_uuid)
+    agent, agent_serving = _agent_serving(workspace, agent_uuid, channel)
+    number = None
+    if agent_serving:
+        # Rule 2 refuses this, unless a rule about the number comes first (errors come in rule order).
+        number = _locked_number(number=e164)
+        _number_conflict(workspace, number)
+        if number is not None:
+            _number_bound_on(number, channel)
+        _agent_free_on(agent, channel)  # raises, unless the agent was freed since
+    if number is None:
+        number = _new_external_number(workspace, e164)
+        if not _insert_unless_taken(number):
+            # The number is in the inventory (a second channel, another workspace, or a concurrent
+            # request that added it and committed: the insert waited for it).
+            number = _locked_number(number=e164)
+            _number_conflict(workspace, number)
+            if number is None:  # added and removed again by concurrent requests since
+                raise _registration_raced(channel)
+            _number_bound_on(number, channel)
+    binding = _new_trunk(
+        workspace=workspace,
+        number=number,
+        channel=channel,
+        agent=agent,
+        fields=fields,
+        sip_changes=sip_changes,
+    )
+    if not _insert_unless_taken(binding):
+        # A concurrent registration bound the number or the agent on this channel first; its row
+        # is visible now (the insert waited for it to commit): say what a later request hears.
+        _number_bound_on(number, channel)
+        _agent_free_on(agent, channel)
+        raise _registration_raced(channel)
+    return binding
 
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic():
-                number = _locked_number(number=e164)
-                _number_conflict(workspace, number)
-                if number is not None:
-                    _number_bound_on(number, channel)
-                try:
-                    _agent_free_on(agent, channel)
-                except DomainError:
-                    # An identical registration may have committed since our look-up found no number:
-                    # answer what a request arriving after it hears (the number is bound), not the agent.
-                    winner = PhoneNumber.objects.filter(number=e164).first() if number is None else None
-                    if winner is not None:
-                        _number_conflict(workspace, winner)
-                        _number_bound_on(winner, channel)
-                    raise
-                if number is None:
-                    number = _new_external_number(workspace, e164)
-                    number.save()
-                binding = _new_trunk(
-                    workspace=workspace,
-                    number=number,
-                    channel=channel,
-                    agent=agent,
-                    fields=fields,
-                    sip_changes=sip_changes,
-                )
-                binding.save()
-            return binding
-        except IntegrityError as exc:
-            # A concurrent request won and its rows are visible now: the pre-checks say what a
-            # request arriving after it hears. When none applies (it created this number for the
-            # other channel), the second attempt registers on its row, as a sequential one would.
-            _explain_integrity_error(
-                exc, workspace=workspace, e164=e164, channel=channel, agent=agent, retry=attempt == 1
-            )
-    raise AssertionError("unreachable: a second IntegrityError is always explained as a conflict")
+
+def _registration_raced(channel: str) -> DomainError:
+    return DomainError(
+        "NUMBER_ALREADY_BOUND",
+        _("This number is already bound on %(channel)s.") % {"channel": channel},
+        field="phone_number",
+        details=_("A concurrent request changed this number; read it again."),
+    )
 
 
 BULK_BATCH_SIZE = 500
@@ -528,28 +534,9 @@ BULK_BATCH_SIZE = 500
 def _bulk_insert_with_history(model: type, objs: list[Any]) -> None:
     """bulk_create, then one historical row per object, filled by the same audit signal as save()."""
     model.objects.bulk_create(objs, batch_size=BULK_BATCH_SIZE)
-    history_model = model.history.model
     when = timezone.now()
-    records = []
-    for obj in objs:
-        record = history_model(
-            history_date=when,
-            history_type="+",
-            history_user=None,
-            history_change_reason=None,
-            **{field.attname: getattr(obj, field.attname) for field in history_model.tracked_fields},
-        )
-        pre_create_historical_record.send(
-            sender=history_model,
-            instance=obj,
-            history_date=when,
-            history_user=None,
-            history_change_reason=None,
-            history_instance=record,
-            using=None,
-        )
-        records.append(record)
-    history_model.objects.bulk_create(records, batch_size=BULK_BATCH_SIZE)
+    records = [history_record(obj, when=when) for obj in objs]
+    model.history.model.objects.bulk_create(records, batch_size=BULK_BATCH_SIZE)
 
 
 @write_service
@@ -736,7 +723,7 @@ def _reassign(binding: ChannelBinding, agent: Agent) -> ChannelBinding:
             mark(binding, action="reassigned")
             binding.save(update_fields=["agent", "updated_at"])
     except IntegrityError as exc:
-        _explain_integrity_error(exc, workspace=binding.workspace, e164=None, channel=binding.channel, agent=agent)
+        _explain_integrity_error(exc, channel=binding.channel, agent=agent)
     return binding
 
 
@@ -784,8 +771,7 @@ def _bind_purchased(number: PhoneNumber, agent: Agent, channel: str) -> ChannelB
             mark(binding, action="bound")
             binding.save()
     except IntegrityError as exc:
-        _explain_integrity_error(exc, workspace=number.workspace, e164=None, channel=channel, agent=agent)
-        raise  # unreachable: the line above always raises
+        _explain_integrity_error(exc, channel=channel, agent=agent)
     return binding
 
 

@@ -3,6 +3,7 @@
 Each compiled query of the product is run both ways on the same data, with every set of
 arguments it is called with, and the results compared field by field; then the compiler's
 own refusals (an argument that never reaches the SQL, FOR UPDATE outside a transaction).
+Compiled inserts store the row `save()` stores, and the audit record simple-history writes.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from channels_app import selectors, services
-from channels_app.compiled import CompiledQuery
-from channels_app.models import Agent, ChannelBinding, PhoneNumber
+from channels_app.audit import Actor, acting_as, mark
+from channels_app.compiled import CompiledInsert, CompiledQuery
+from channels_app.models import Agent, ChannelBinding, InventoryCount, PhoneNumber
 from tests.test_query_counts import grow
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +118,10 @@ def test_write_lookups_build_the_instances_the_orm_builds(inventory, trunk_a):
     assert services._BINDING_AGENT.rows(phone_number_id=number.pk, channel="call") == [[agent.pk]]
     assert services._AGENT_TAKEN.rows(agent_id=agent.pk, channel="call") == [[trunk_a.pk]]
     assert services._AGENT_TAKEN.rows(agent_id=agent.pk, channel="call", except_number_id=number.pk) == []
+    for channel, serving in (("call", True), ("whatsapp", False)):
+        found, answer = services._agent_serving(inventory, agent.agent_uuid, channel)
+        assert answer is serving
+        assert model_state(found) == model_state(Agent.objects.get(pk=agent.pk))
 
 
 def test_booleans_and_none_are_constants_of_a_plan_of_their_own(inventory, trunk_a):
@@ -158,3 +164,108 @@ def test_compiled_queries_go_through_django_s_cursor_wrapper(workspace_a, trunk_
     with connection.execute_wrapper(record):
         selectors.snapshot_get(workspace=workspace_a, phone_number_uuid=trunk_a.phone_number.phone_number_uuid)
     assert len(seen) == 1 and "channels_app_channelbinding" in seen[0]
+
+
+# --- compiled inserts --------------------------------------------------------------------------------
+
+STAMPS = ("id", "uuid", "phone_number_uuid", "number", "phone_number_id", "created_at", "updated_at")
+
+
+def stored(instance) -> dict:
+    """The row as the ORM reads it back (secrets decrypted), without its keys and timestamps."""
+    row = type(instance).objects.get(pk=instance.pk)
+    return {name: value for name, value in model_state(row).items() if name not in STAMPS}
+
+
+def trunk_row(workspace, agent, e164: str) -> tuple[PhoneNumber, ChannelBinding]:
+    number = services._new_external_number(workspace, e164)
+    binding = ChannelBinding(
+        workspace=workspace,
+        phone_number=number,
+        channel="call",
+        agent=agent,
+        is_trunk=True,
+        name="a trunk",
+        direction="both",
+        sip_gateway="sip.example.com",
+        sip_port="5061",
+        sip_username="user",
+        sip_password="s3cret",
+        additional_settings={"region": "eu"},
+    )
+    return number, binding
+
+
+def test_a_compiled_insert_stores_the_row_save_stores(workspace_a, agents_a):
+    saved_number, saved = trunk_row(workspace_a, agents_a[0], "+12025550101")
+    saved_number.save()
+    saved.phone_number = saved_number
+    saved.save()
+    inserts = {model: CompiledInsert(model) for model in (PhoneNumber, ChannelBinding)}
+    for i, agent in enumerate(agents_a[1:]):  # the first call compiles, the second runs the plan
+        number, binding = trunk_row(workspace_a, agent, f"+1202555020{i}")
+        assert inserts[PhoneNumber].one(number) is True
+        assert inserts[ChannelBinding].one(binding) is True  # its number's key taken from the saved number
+        assert binding.phone_number_id == number.pk and not binding._state.adding
+        assert stored(number) == stored(saved_number)
+        assert stored(binding) == {**stored(saved), "agent_id": agent.pk}
+        assert binding.created_at is not None and binding.updated_at is not None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT sip_password FROM channels_app_channelbinding WHERE id = %s", [binding.pk])
+            assert cursor.fetchone()[0].startswith("gAAAA")  # encrypted by the field, as save() does
+    counted = InventoryCount.objects.filter(workspace=workspace_a).values_list("numbers", flat=True)
+    assert sum(counted) == 3  # the counters' triggers saw the compiled inserts too
+
+
+def test_an_insert_that_ignores_conflicts_writes_nothing_when_a_unique_value_is_taken(workspace_a, trunk_a, agents_a):
+    counted = list(InventoryCount.objects.values_list("numbers", flat=True))
+    taken, binding = trunk_row(workspace_a, agents_a[1], trunk_a.phone_number.e164)
+    assert CompiledInsert(PhoneNumber, ignore_conflicts=True).one(taken) is False
+    assert taken.pk is None and taken._state.adding
+    binding.phone_number = trunk_a.phone_number  # bound on call already
+    assert CompiledInsert(ChannelBinding, ignore_conflicts=True).one(binding) is False
+    assert PhoneNumber.objects.count() == 1 and ChannelBinding.objects.count() == 1
+    assert list(InventoryCount.objects.values_list("numbers", flat=True)) == counted
+    with pytest.raises(IntegrityError, match=r"UNIQUE|unique"), transaction.atomic():
+        CompiledInsert(PhoneNumber).one(trunk_row(workspace_a, agents_a[1], trunk_a.phone_number.e164)[0])
+
+
+def test_an_insert_that_ignores_conflicts_still_refuses_a_row_its_checks_refuse(workspace_a, agents_a):
+    number = trunk_row(workspace_a, agents_a[0], "+12025550109")[0]
+    number.monthly_fee = 5  # external numbers are never billed (a CHECK constraint)
+    with pytest.raises(IntegrityError, match="phone_number_external_not_billed"), transaction.atomic():
+        CompiledInsert(PhoneNumber, ignore_conflicts=True).one(number)
+
+
+def test_a_compiled_insert_takes_new_rows_only(workspace_a, trunk_a):
+    insert = CompiledInsert(PhoneNumber)
+    with pytest.raises(ValueError, match="new PhoneNumber rows only"):
+        insert.one(trunk_a.phone_number)
+    with pytest.raises(ValueError, match="new PhoneNumber rows only"):
+        insert.one(Agent(workspace=workspace_a, name="not a number"))
+
+
+def test_history_record_is_the_record_simple_history_writes_on_save(workspace_a, agents_a):
+    actor = Actor.command("tests")
+    records = []
+    with acting_as(actor):
+        for i, compiled in enumerate((False, True)):
+            number, binding = trunk_row(workspace_a, agents_a[i], f"+1202555030{i}")
+            for row in (number, binding):
+                mark(row, action="registered", secrets_changed=["sip_password"] if row is binding else [])
+                if row is binding:
+                    row.phone_number = number
+                if compiled:
+                    assert services._insert_unless_taken(row) is True
+                else:
+                    row.save()
+            records.append([row.history.get() for row in (number, binding)])
+    ignored = {"history_id", "history_date", "id", "phone_number_uuid", "uuid", "number", "phone_number_id"}
+    ignored |= {"agent_id", "created_at"}
+    for saved, compiled in zip(*records, strict=True):
+        assert compiled.action == "registered" and compiled.door == actor.door
+        assert {k: v for k, v in model_state(compiled).items() if k not in ignored} == {
+            k: v for k, v in model_state(saved).items() if k not in ignored
+        }
+    assert records[1][1].secrets_changed == ["sip_password"]
+    assert not hasattr(records[1][1], "sip_password")  # secrets are not tracked
