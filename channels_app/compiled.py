@@ -266,10 +266,10 @@ class _InsertPlan:
 
 
 class CompiledInsert:
-    """The INSERT of one new `model` row, written by the ORM once per database (see the module
+    """The INSERT of a new `model` row, written by the ORM once per database (see the module
     docstring). `one(obj)` inserts `obj` and sets its primary key, like `obj.save()` without
     signals; with `ignore_conflicts`, a row whose unique value is taken is not inserted and
-    `one()` answers False."""
+    `one()` answers False. `many(objs)` inserts rows nothing reads back by key (audit records)."""
 
     def __init__(self, model: type[Model], *, ignore_conflicts: bool = False) -> None:
         opts = model._meta
@@ -279,28 +279,13 @@ class CompiledInsert:
         self.fields = tuple(f for f in opts.local_concrete_fields if not f.generated and f is not opts.auto_field)
         if any(hasattr(field, "get_placeholder") for field in self.fields):
             raise ValueError(f"{model.__name__} has a field with its own SQL placeholder: not compiled.")
-        self._plans: dict[tuple[str, str], _InsertPlan] = {}
+        self._plans: dict[tuple[str, str, bool], _InsertPlan] = {}
         self._lock = threading.Lock()
 
     def one(self, obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> bool:
         """Insert `obj` (a new row); False when `ignore_conflicts` and a unique value is taken."""
-        if type(obj) is not self.model or not obj._state.adding or obj.pk is not None:
-            raise ValueError(f"CompiledInsert({self.model.__name__}) inserts new {self.model.__name__} rows only.")
-        obj._prepare_related_fields_for_save(operation_name="save")
         connection = connections[using]
-        key = (using, connection.vendor)
-        plan = self._plans.get(key)
-        if plan is None:
-            plan, params = self._compile(obj, using)
-            with self._lock:
-                self._plans[key] = plan
-        else:
-            params = []
-            for field in self.fields:
-                value = field.pre_save(obj, True)
-                if type(value) not in _PLAIN_VALUES and hasattr(value, "resolve_expression"):
-                    raise TypeError(f"CompiledInsert does not insert expressions ({field.name}={value!r}).")
-                params.append(field.get_db_prep_save(value, connection=connection))
+        plan, params = self._statement(obj, using, returning=True)
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             row = cursor.fetchone() if plan.returning else ()
@@ -316,14 +301,45 @@ class CompiledInsert:
         obj._state.db = using
         return True
 
-    def _compile(self, obj: Model, using: str) -> tuple[_InsertPlan, list[Any]]:
+    def many(self, objs: list[Model], *, using: str = DEFAULT_DB_ALIAS) -> None:
+        """Insert new rows that nothing reads back by key (audit records): the statement without
+        RETURNING, executed once per row in one call (`executemany`); their keys stay unset."""
+        if self.on_conflict is not None:
+            raise ValueError("many() cannot say which rows a conflict skipped.")
+        statements = [self._statement(obj, using, returning=False) for obj in objs]
+        if statements:
+            with connections[using].cursor() as cursor:
+                cursor.executemany(statements[0][0].sql, [params for _plan, params in statements])
+
+    def _statement(self, obj: Model, using: str, *, returning: bool) -> tuple[_InsertPlan, list[Any]]:
+        """The compiled statement and the parameters of `obj`, prepared as the ORM prepares them."""
+        if type(obj) is not self.model or not obj._state.adding or obj.pk is not None:
+            raise ValueError(f"CompiledInsert({self.model.__name__}) inserts new {self.model.__name__} rows only.")
+        obj._prepare_related_fields_for_save(operation_name="save")
+        connection = connections[using]
+        key = (using, connection.vendor, returning)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan, params = self._compile(obj, using, returning=returning)
+            with self._lock:
+                self._plans[key] = plan
+            return plan, params
+        params = []
+        for field in self.fields:
+            value = field.pre_save(obj, True)
+            if type(value) not in _PLAIN_VALUES and hasattr(value, "resolve_expression"):
+                raise TypeError(f"CompiledInsert does not insert expressions ({field.name}={value!r}).")
+            params.append(field.get_db_prep_save(value, connection=connection))
+        return plan, params
+
+    def _compile(self, obj: Model, using: str, *, returning: bool) -> tuple[_InsertPlan, list[Any]]:
         """The ORM's statement for `obj`, and its parameters for this first call."""
         opts = self.model._meta
-        returning = tuple(opts.db_returning_fields)
+        returned = tuple(opts.db_returning_fields) if returning else ()
         query = InsertQuery(self.model, on_conflict=self.on_conflict)
         query.insert_values(self.fields, [obj])
         compiler = query.get_compiler(using=using)
-        compiler.returning_fields = list(returning)
+        compiler.returning_fields = list(returned)
         statements = compiler.as_sql()
         if len(statements) != 1:
             raise ValueError("The database cannot insert and return a row in one statement.")
@@ -335,9 +351,9 @@ class CompiledInsert:
             # silently; its upsert clause, like PostgreSQL's, skips only a taken unique value.
             head, returning_sql = sql.removeprefix("INSERT OR IGNORE INTO ").split(" RETURNING ", 1)
             sql = f"INSERT INTO {head} ON CONFLICT DO NOTHING RETURNING {returning_sql}"
-        columns = [field.get_col(opts.db_table) for field in returning]
+        columns = [field.get_col(opts.db_table) for field in returned]
         converters = tuple(
             (column, tuple(convs), expression)
             for column, (convs, expression) in compiler.get_converters(columns).items()
         )
-        return _InsertPlan(sql=sql, returning=returning, converters=converters), list(params)
+        return _InsertPlan(sql=sql, returning=returned, converters=converters), list(params)

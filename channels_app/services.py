@@ -532,11 +532,11 @@ BULK_BATCH_SIZE = 500
 
 
 def _bulk_insert_with_history(model: type, objs: list[Any]) -> None:
-    """bulk_create, then one historical row per object, filled by the same audit signal as save()."""
+    """bulk_create (the rows get their keys), then one historical row per object, filled by the
+    same audit signal as save()."""
     model.objects.bulk_create(objs, batch_size=BULK_BATCH_SIZE)
     when = timezone.now()
-    records = [history_record(obj, when=when) for obj in objs]
-    model.history.model.objects.bulk_create(records, batch_size=BULK_BATCH_SIZE)
+    _INSERT_HISTORY[model].many([history_record(obj, when=when) for obj in objs])
 
 
 @write_service

@@ -246,26 +246,42 @@ def test_a_compiled_insert_takes_new_rows_only(workspace_a, trunk_a):
 
 
 def test_history_record_is_the_record_simple_history_writes_on_save(workspace_a, agents_a):
+    """Three ways to insert a number and its trunk: save(), the compiled insert of a registration,
+    the bulk insert of an import. Their audit records are the same."""
     actor = Actor.command("tests")
     records = []
     with acting_as(actor):
-        for i, compiled in enumerate((False, True)):
+        for i, way in enumerate(("save", "compiled", "bulk")):
             number, binding = trunk_row(workspace_a, agents_a[i], f"+1202555030{i}")
+            mark(number, action="registered")
+            mark(binding, action="registered", secrets_changed=["sip_password"])
             for row in (number, binding):
-                mark(row, action="registered", secrets_changed=["sip_password"] if row is binding else [])
                 if row is binding:
                     row.phone_number = number
-                if compiled:
+                if way == "save":
+                    row.save()
+                elif way == "compiled":
                     assert services._insert_unless_taken(row) is True
                 else:
-                    row.save()
+                    services._bulk_insert_with_history(type(row), [row])
             records.append([row.history.get() for row in (number, binding)])
     ignored = {"history_id", "history_date", "id", "phone_number_uuid", "uuid", "number", "phone_number_id"}
     ignored |= {"agent_id", "created_at"}
-    for saved, compiled in zip(*records, strict=True):
-        assert compiled.action == "registered" and compiled.door == actor.door
-        assert {k: v for k, v in model_state(compiled).items() if k not in ignored} == {
-            k: v for k, v in model_state(saved).items() if k not in ignored
-        }
-    assert records[1][1].secrets_changed == ["sip_password"]
+    saved = records[0]
+    for other in records[1:]:
+        for a, b in zip(saved, other, strict=True):
+            assert b.action == "registered" and b.door == actor.door
+            assert {k: v for k, v in model_state(b).items() if k not in ignored} == {
+                k: v for k, v in model_state(a).items() if k not in ignored
+            }
+    assert all(binding.secrets_changed == ["sip_password"] for _, binding in records)
     assert not hasattr(records[1][1], "sip_password")  # secrets are not tracked
+
+
+def test_many_inserts_rows_nothing_reads_back_by_key_and_cannot_skip_conflicts(workspace_a, trunk_a):
+    history = PhoneNumber.history.model
+    before = history.objects.count()
+    CompiledInsert(history).many([])
+    assert history.objects.count() == before
+    with pytest.raises(ValueError, match="cannot say which rows"):
+        CompiledInsert(history, ignore_conflicts=True).many([])
