@@ -13,7 +13,8 @@ A `values_list` queryset answers `rows()` (lists, in the order of its columns); 
 answers `objects()` and `one()` (instances built as Django's own ModelIterable builds them:
 `select_related` objects, deferred fields and annotations included; `select_for_update` too,
 inside a transaction). Arguments are ints, `uuid.UUID`s and strs (an exact value, or the `%...%`
-of a `contains` look-up); a boolean or None argument is a constant of a plan of its own. Pages
+of a `contains` look-up), and lists of ints (an `__in` look-up: a plan per length); a boolean or
+None argument is a constant of a plan of its own. Pages
 are `limit`/`offset` arguments, appended to the SQL as `LIMIT %s OFFSET %s` (understood by every
 database the project supports).
 
@@ -58,6 +59,7 @@ class _Slot:
     name: str
     positions: tuple[int, ...]
     kind: str  # "int", "uuid", "str" or "contains"
+    item: int | None = None  # of a list argument: which of its values
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,10 @@ def _constant(value: Any) -> bool:
 
 def _sentinel(value: Any) -> Any:
     """A stand-in for `value` that no constant of a query can equal."""
+    if isinstance(value, list):
+        if not value or not all(type(item) is int for item in value):
+            raise TypeError("A CompiledQuery list argument is a non-empty list of ints.")
+        return [_sentinel(item) for item in value]
     serial = next(_SENTINEL_SEQUENCE)
     if isinstance(value, int):
         return 7_000_000_000_000 + serial
@@ -100,8 +106,31 @@ def _sentinel(value: Any) -> Any:
     raise TypeError(f"CompiledQuery arguments are int, uuid.UUID or str, not {type(value).__name__}.")
 
 
+def _shape(value: Any) -> Any:
+    """What of an argument its plan depends on: a constant's value, a list's length, else the type."""
+    if _constant(value):
+        return value
+    if isinstance(value, list):
+        return ("list", len(value))
+    return type(value).__name__
+
+
 def _uuid_param(value: uuid.UUID, connection) -> Any:
     return value if connection.features.has_native_uuid_field else value.hex
+
+
+def _slot(name: str, item: int | None, sentinel: Any, params: list[Any], connection) -> _Slot:
+    """Where the sentinel of an argument (or of one value of a list argument) landed."""
+    forms = {"int": sentinel} if isinstance(sentinel, int) else {}
+    if isinstance(sentinel, uuid.UUID):
+        forms = {"uuid": _uuid_param(sentinel, connection)}
+    elif isinstance(sentinel, str):
+        forms = {"str": sentinel, "contains": f"%{connection.ops.prep_for_like_query(sentinel)}%"}
+    for kind, form in forms.items():
+        positions = tuple(i for i, param in enumerate(params) if param == form and type(param) is type(form))
+        if positions:
+            return _Slot(name, positions, kind, item)
+    raise ValueError(f"Argument {name!r} does not reach the compiled SQL as a parameter.")
 
 
 class CompiledQuery:
@@ -155,7 +184,7 @@ class CompiledQuery:
         key = (
             using,
             connection.vendor,
-            *sorted((name, value if _constant(value) else type(value).__name__) for name, value in arguments.items()),
+            *sorted((name, _shape(value)) for name, value in arguments.items()),
         )
         plan = self._plans.get(key)
         if plan is None:
@@ -167,6 +196,8 @@ class CompiledQuery:
         params = list(plan.params)
         for slot in plan.slots:
             value = arguments[slot.name]
+            if slot.item is not None:
+                value = value[slot.item]
             if slot.kind == "uuid":
                 value = _uuid_param(value, connection)
             elif slot.kind == "contains":
@@ -214,18 +245,8 @@ class CompiledQuery:
         for name, sentinel in sentinels.items():
             if _constant(sentinel):
                 continue
-            forms = {"int": sentinel} if isinstance(sentinel, int) else {}
-            if isinstance(sentinel, uuid.UUID):
-                forms = {"uuid": _uuid_param(sentinel, connection)}
-            elif isinstance(sentinel, str):
-                forms = {"str": sentinel, "contains": f"%{connection.ops.prep_for_like_query(sentinel)}%"}
-            for kind, form in forms.items():
-                positions = tuple(i for i, param in enumerate(params) if param == form and type(param) is type(form))
-                if positions:
-                    slots.append(_Slot(name, positions, kind))
-                    break
-            else:
-                raise ValueError(f"Argument {name!r} does not reach the compiled SQL as a parameter.")
+            items = enumerate(sentinel) if isinstance(sentinel, list) else [(None, sentinel)]
+            slots.extend(_slot(name, item, value, params, connection) for item, value in items)
         columns = [expression for expression, _sql, _alias in compiler.select[: compiler.col_count]]
         converters = tuple(
             (column, tuple(convs), expression)

@@ -251,12 +251,10 @@ def _listed_numbers_query(**filters: Any) -> QuerySet:
     )
 
 
-def _listed_agents_query(*, first: str, last: str, **filters: Any) -> QuerySet:
-    """The agents bound to the numbers of a page: the numbers matching the list's filters from
-    the page's first number to its last (the page, since a list is in number order)."""
-    page = _numbers_query(**filters).filter(number__gte=first, number__lte=last)
+def _listed_agents_query(*, number_ids: list[int]) -> QuerySet:
+    """The agents bound to the numbers of a page."""
     return (
-        ChannelBinding.objects.filter(phone_number__in=page.values("pk"))
+        ChannelBinding.objects.filter(phone_number_id__in=number_ids)
         .order_by()
         .values_list("phone_number_id", "channel", "agent__agent_uuid", "agent__name")
     )
@@ -270,13 +268,14 @@ def _numbers_counted_query(*, workspace_id: int, source: str = "") -> QuerySet:
 
 
 _LISTED_NUMBERS = CompiledQuery(_listed_numbers_query)
+_AGENTS_PER_QUERY = 100
 _LISTED_AGENTS = CompiledQuery(_listed_agents_query)
 _NUMBERS_COUNTED = CompiledQuery(_numbers_counted_query)
 
 
 class NumberListing:
     """The workspace's numbers, filtered, as the API lists them: `count()` and slices of
-    ListedNumber, each slice two compiled queries (the page, then its agents).
+    ListedNumber, each slice two compiled queries (the page, then the agents of its numbers).
 
     Unfiltered, or by source only, `count()` adds up the inventory counters (a few rows,
     whatever the inventory's size); other filters count their matching rows.
@@ -301,13 +300,16 @@ class NumberListing:
         rows = _LISTED_NUMBERS.rows(workspace_id=self.workspace_id, limit=limit, offset=offset, **self.filters)
         if not rows:
             return []
-        e164 = len(_LISTED_FIELDS)
         bound: dict[int, dict[str, tuple[Any, str]]] = {row[0]: {} for row in rows}
-        agents = _LISTED_AGENTS.rows(
-            workspace_id=self.workspace_id, first=rows[0][e164], last=rows[-1][e164], **self.filters
-        )
-        for number_id, channel, agent_uuid, agent_name in agents:
-            bound[number_id][channel] = (agent_uuid, agent_name)
+        # One query for a page (at most 100 numbers). A short page repeats its last number up to
+        # the page size: one plan, and one prepared statement, per page size, not per row count.
+        width = min(limit or _AGENTS_PER_QUERY, _AGENTS_PER_QUERY)
+        number_ids = [row[0] for row in rows]
+        for start in range(0, len(number_ids), width):
+            chunk = number_ids[start : start + width]
+            chunk += chunk[-1:] * (width - len(chunk))
+            for number_id, channel, agent_uuid, agent_name in _LISTED_AGENTS.rows(number_ids=chunk):
+                bound[number_id][channel] = (agent_uuid, agent_name)
         return [ListedNumber._make([*row, bound[row[0]]]) for row in rows]
 
     def __iter__(self):

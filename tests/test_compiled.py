@@ -55,11 +55,10 @@ def test_list_pages_and_their_agents_are_the_orm_s_rows(inventory):
             orm = [list(row) for row in selectors._LISTED_NUMBERS.queryset(workspace_id=ws, **filters)[offset:][:5]]
             assert compiled == orm, (filters, offset)
             if compiled:
-                first, last = compiled[0][-1], compiled[-1][-1]
-                arguments = {"workspace_id": ws, "first": first, "last": last, **filters}
-                agents = sorted(selectors._LISTED_AGENTS.rows(**arguments))
-                assert agents == sorted(list(row) for row in selectors._LISTED_AGENTS.queryset(**arguments))
-                assert {row[0] for row in agents} <= {row[0] for row in compiled}
+                number_ids = [row[0] for row in compiled]
+                agents = sorted(selectors._LISTED_AGENTS.rows(number_ids=number_ids))
+                assert agents == sorted(list(row) for row in selectors._LISTED_AGENTS.queryset(number_ids=number_ids))
+                assert {row[0] for row in agents} <= set(number_ids)
 
 
 def test_a_list_item_is_the_item_built_from_the_model(inventory):
@@ -68,6 +67,15 @@ def test_a_list_item_is_the_item_built_from_the_model(inventory):
     for item in listed:
         number = PhoneNumber.objects.prefetch_related("bindings__agent").get(pk=item.id)
         assert selectors.phone_number_repr(item) == selectors.phone_number_repr(number)
+
+
+def test_a_listing_asks_for_the_agents_of_its_numbers_a_page_at_a_time(inventory, monkeypatch):
+    listing = selectors.number_list(workspace=inventory)
+    whole = listing[0:None]
+    assert len(whole) == 13 and any(item.bound_agents for item in whole)
+    monkeypatch.setattr(selectors, "_AGENTS_PER_QUERY", 5)
+    assert listing[0:None] == whole  # three queries of 5 (the last padded)
+    assert [item for start in range(0, 13, 4) for item in listing[start : start + 4]] == whole
 
 
 def test_list_totals_add_up_the_counters_or_count_the_matching_rows(inventory):
@@ -122,6 +130,16 @@ def test_write_lookups_build_the_instances_the_orm_builds(inventory, trunk_a):
         found, answer = services._agent_serving(inventory, agent.agent_uuid, channel)
         assert answer is serving
         assert model_state(found) == model_state(Agent.objects.get(pk=agent.pk))
+
+
+def test_a_list_argument_is_a_plan_per_length_with_each_value_in_its_place(inventory, trunk_a):
+    ids = list(PhoneNumber.objects.order_by("id").values_list("id", flat=True)[:6])
+    for chosen in (ids[:1], ids[:3], ids[3:6], [ids[2], ids[2], ids[0]]):
+        compiled = sorted(selectors._LISTED_AGENTS.rows(number_ids=chosen))
+        assert compiled == sorted(list(row) for row in selectors._LISTED_AGENTS.queryset(number_ids=chosen))
+    assert len({key for key in selectors._LISTED_AGENTS._plans if key[0] == connection.alias}) >= 2
+    with pytest.raises(TypeError, match="non-empty list of ints"):
+        CompiledQuery(lambda *, ids: PhoneNumber.objects.filter(id__in=ids).values_list("id")).rows(ids=[])
 
 
 def test_booleans_and_none_are_constants_of_a_plan_of_their_own(inventory, trunk_a):

@@ -241,12 +241,11 @@ def key_queries(workspace, trunk) -> dict[str, object]:
     number = trunk.phone_number
     ws = workspace.pk
     page = selectors._LISTED_NUMBERS.rows(workspace_id=ws, limit=15)
-    first, last = page[0][-1], page[-1][-1]
     return {
         "number list page": selectors._LISTED_NUMBERS.queryset(workspace_id=ws)[:15],
         "number list page of a source": selectors._LISTED_NUMBERS.queryset(workspace_id=ws, source="purchased")[:15],
         "trunk list page": selectors._LISTED_NUMBERS.queryset(workspace_id=ws, source="external")[:15],
-        "agents of a list page": selectors._LISTED_AGENTS.queryset(workspace_id=ws, first=first, last=last),
+        "agents of a list page": selectors._LISTED_AGENTS.queryset(number_ids=[row[0] for row in page]),
         "self-serve list page": selectors.number_list_with_trunks(workspace=workspace)[:20],
         "list total": selectors._NUMBERS_COUNTED.queryset(workspace_id=ws),
         "snapshot by uuid": selectors._LEAN_BINDINGS.queryset(
@@ -259,6 +258,9 @@ def key_queries(workspace, trunk) -> dict[str, object]:
         "admin search by number": PhoneNumber.objects.filter(number=number.e164).order_by("number"),
         "admin changelist page": PhoneNumber.objects.order_by("number")[:50],
         "write: the agent": services._AGENT.queryset(workspace_id=ws, agent_uuid=trunk.agent.agent_uuid),
+        "write: the agent and rule 2": services._AGENT_SERVING.queryset(
+            workspace_id=ws, agent_uuid=trunk.agent.agent_uuid, channel="call"
+        ),
         "write: the number, locked": services._LOCKED_NUMBER.queryset(number=number.e164),
         "write: the trunk, locked": services._LOCKED_BINDING.queryset(
             workspace_id=ws, phone_number__number=number.e164, channel="call", is_trunk=True
