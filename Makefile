@@ -36,7 +36,7 @@ migrate: install
 	DEBUG=true $(MANAGE) migrate --noinput
 
 seed: migrate
-	DEBUG=true $(MANAGE) seed_demo
+	DEBUG=true $(MANAGE) seed_demo --base-url http://$(HOST):$(PORT)
 
 run: seed
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"

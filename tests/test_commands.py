@@ -124,6 +124,14 @@ def test_seed_demo_without_a_token_prints_none_and_a_new_password_replaces_the_o
     assert django_user_model.objects.get(username="acme-admin").check_password("second-pw-123456")
 
 
+@pytest.mark.django_db
+def test_seed_demo_prints_links_to_where_the_product_is_served():
+    assert "http://127.0.0.1:8000/admin/" in seed("--no-token")
+    output = seed("--base-url", "http://127.0.0.1:8123/")
+    assert "http://127.0.0.1:8123/admin/" in output and "http://127.0.0.1:8123/api/v1/phone-numbers" in output
+    assert ":8000" not in output
+
+
 # --- create_api_token --------------------------------------------------------------------------------
 
 

@@ -41,8 +41,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--password", default="demo-password-123", help="Password for every demo login.")
         parser.add_argument("--no-token", action="store_true", help="Do not (re-)issue the demo API token.")
+        parser.add_argument(
+            "--base-url", default="http://127.0.0.1:8000", help="Where the product is served, for the printed links."
+        )
 
-    def handle(self, *args, password: str, no_token: bool, **options):
+    def handle(self, *args, password: str, no_token: bool, base_url: str, **options):
         actor = Actor.command("seed_demo")
         with transaction.atomic(), acting_as(actor):
             self._user("staff", password, is_staff=True, is_superuser=True)
@@ -66,15 +69,14 @@ class Command(BaseCommand):
                 _, token_text = services.token_create(workspace=acme, actor=actor, name=DEMO_TOKEN_NAME)
 
         out = self.stdout
+        base_url = base_url.rstrip("/")
         out.write(self.style.SUCCESS("Demo data ready."))
-        out.write(f"  Staff admin:   http://127.0.0.1:8000/admin/   staff / {password}")
-        out.write(f"  Self-serve:    http://127.0.0.1:8000/app/     acme-admin / {password}")
-        out.write(
-            f"                                                acme-viewer, globex-admin, globex-viewer / {password}"
-        )
+        out.write(f"  Staff admin:   {base_url}/admin/   staff / {password}")
+        out.write(f"  Self-serve:    {base_url}/app/     acme-admin / {password}")
+        out.write(f"                 (also acme-viewer, globex-admin, globex-viewer / {password})")
         if token_text:
             out.write(f"  API token (workspace acme, read_write, shown once): {token_text}")
-            out.write(f'  Try: curl -H "Authorization: Bearer {token_text}" http://127.0.0.1:8000/api/v1/phone-numbers')
+            out.write(f'  Try: curl -H "Authorization: Bearer {token_text}" {base_url}/api/v1/phone-numbers')
 
     def _user(self, username: str, password: str, *, is_staff: bool = False, is_superuser: bool = False):
         user, created = get_user_model().objects.get_or_create(
