@@ -268,9 +268,12 @@ def _numbers_counted_query(*, workspace_id: int, source: str = "") -> QuerySet:
 
 
 _LISTED_NUMBERS = CompiledQuery(_listed_numbers_query)
-_AGENTS_PER_QUERY = 100
 _LISTED_AGENTS = CompiledQuery(_listed_agents_query)
 _NUMBERS_COUNTED = CompiledQuery(_numbers_counted_query)
+
+
+# Numbers whose agents one query asks for: the largest API page (a listing read whole takes more).
+_AGENTS_PER_QUERY = 100
 
 
 class NumberListing:

@@ -16,7 +16,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from channels_app import selectors, services
-from channels_app.audit import Actor, acting_as, mark
+from channels_app.audit import Actor, acting_as, history_record, mark
 from channels_app.compiled import CompiledInsert, CompiledQuery
 from channels_app.models import Agent, ChannelBinding, InventoryCount, PhoneNumber
 from tests.test_query_counts import grow
@@ -297,9 +297,19 @@ def test_history_record_is_the_record_simple_history_writes_on_save(workspace_a,
 
 
 def test_many_inserts_rows_nothing_reads_back_by_key_and_cannot_skip_conflicts(workspace_a, trunk_a):
+    number = trunk_a.phone_number
     history = PhoneNumber.history.model
-    before = history.objects.count()
-    CompiledInsert(history).many([])
-    assert history.objects.count() == before
+    records = []
+    with acting_as(Actor.command("tests")):
+        for action in ("first", "second", "third"):  # the first compiles, the others run the plan
+            mark(number, action=action)
+            records.append(history_record(number, history_type="~"))
+    CompiledInsert(history).many(records)
+    assert all(record.pk is None for record in records)  # not read back
+    written = history.objects.filter(id=number.pk, history_type="~").order_by("history_id")
+    assert [row.action for row in written] == ["first", "second", "third"]
+    assert {(row.number, row.door, row.actor_label) for row in written} == {
+        (number.number, "command", "manage.py tests")
+    }
     with pytest.raises(ValueError, match="cannot say which rows"):
-        CompiledInsert(history, ignore_conflicts=True).many([])
+        CompiledInsert(history, ignore_conflicts=True).many(records)
