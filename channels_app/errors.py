@@ -36,6 +36,14 @@ ERROR_STATUS: dict[str, int] = {
 }
 
 
+# Errors that name no field but are about one input: a form shows them next to it.
+SUBJECT_BY_CODE = {
+    "AGENT_NOT_FOUND": "agent_uuid",
+    "PHONE_NUMBER_NOT_FOUND": "phone_number",
+    "TRUNK_NOT_FOUND": "phone_number",
+}
+
+
 class DomainError(Exception):
     """A rule of the contract was broken. `code` is stable; `message` is for people."""
 
@@ -59,6 +67,21 @@ class DomainError(Exception):
     @property
     def status(self) -> int:
         return ERROR_STATUS[self.code]
+
+    @property
+    def text(self) -> str:
+        """How every door shows the error to a person: the message, then the details when they add
+        something."""
+        if self.details and self.details.rstrip(".") != self.message.rstrip("."):
+            return f"{self.message} {self.details}"
+        return self.message
+
+    def messages(self) -> list[tuple[str | None, str]]:
+        """(field path or None, message) pairs, one per message: every field of a validation error,
+        or the one field this error is about (a "not found" names the input that found nothing)."""
+        if self.fields:
+            return [(path, str(message)) for path, messages in self.fields.items() for message in messages]
+        return [(self.field or SUBJECT_BY_CODE.get(self.code), self.text)]
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"DomainError({self.code!r}, field={self.field!r})"

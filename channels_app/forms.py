@@ -13,42 +13,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.errors import DomainError
 from channels_app.models import Channel, ChannelBinding, Direction, TokenScope
 from channels_app.services import UNSET
-
-# Dotted field paths the services report -> the form field that shows the message.
-SERVICE_FIELD_TO_FORM = {
-    "phone_number": "phone_number",
-    "channel": "channel",
-    "agent_uuid": "agent",
-    "name": "name",
-    "direction": "direction",
-    "sip.gateway": "sip_gateway",
-    "sip.port": "sip_port",
-    "sip.secondary_gateway": "sip_secondary_gateway",
-    "sip.username": "sip_username",
-    "sip.password": "sip_password",
-    "additional_settings": "additional_settings",
-    "scope": "scope",
-    "expires_at": "expires_in",
-}
-
-
-def add_domain_error(form: forms.Form, exc: DomainError) -> None:
-    """Show a service's error on the form: each message next to its field, the rest on top."""
-
-    def target(path: str | None) -> str | None:
-        name = SERVICE_FIELD_TO_FORM.get(path or "", path)
-        return name if name in form.fields else None
-
-    if exc.fields:
-        for path, messages in exc.fields.items():
-            for message in messages:
-                form.add_error(target(path), message)
-        return
-    text = exc.message if exc.details in ("", exc.message) else f"{exc.message} {exc.details}"
-    form.add_error(target(exc.field), text)
 
 
 class WriteOnlyTextInput(forms.TextInput):

@@ -34,7 +34,7 @@ from typing import IO, Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from channels_app import services
+from channels_app import fieldpaths, services
 from channels_app.audit import Actor
 from channels_app.errors import DomainError
 from channels_app.models import Workspace
@@ -53,17 +53,8 @@ COLUMNS = (
     "additional_settings",
 )
 REQUIRED_COLUMNS = ("phone_number", "channel", "agent_uuid")
+SIP_COLUMNS = tuple(column for column in COLUMNS if column.startswith("sip_"))
 SECRET_COLUMNS = ("sip_username", "sip_password")
-SIP_COLUMNS = {
-    "sip_gateway": "gateway",
-    "sip_port": "port",
-    "sip_username": "username",
-    "sip_password": "password",
-    "sip_secondary_gateway": "secondary_gateway",
-}
-# Errors naming no field, but clearly about one column.
-_COLUMN_BY_CODE = {"AGENT_NOT_FOUND": "agent_uuid", "TRUNK_NOT_FOUND": "phone_number"}
-
 Progress = Callable[[int, int], None]  # (rows checked, total)
 
 
@@ -302,7 +293,11 @@ def _register_kwargs(row: Row) -> dict[str, Any]:
         kwargs["name"] = cells["name"]
     if cells.get("direction"):
         kwargs["direction"] = cells["direction"]
-    sip = {key: cells[column] for column, key in SIP_COLUMNS.items() if cells.get(column)}
+    sip = {
+        fieldpaths.CSV_COLUMNS[column].path.removeprefix("sip."): cells[column]
+        for column in SIP_COLUMNS
+        if cells.get(column)
+    }
     if sip:
         kwargs["sip"] = sip
     raw_settings = cells.get("additional_settings")
@@ -316,27 +311,12 @@ def _register_kwargs(row: Row) -> dict[str, Any]:
     return kwargs
 
 
-def _column(path: str | None, code: str) -> str | None:
-    if path is None:
-        return _COLUMN_BY_CODE.get(code)
-    if path.startswith("sip."):
-        path = "sip_" + path[4:]
-    return path if path in COLUMNS else None
-
-
 def _row_errors(exc: DomainError) -> list[RowError]:
     """A refusal as row errors, each on the CSV column it is about (or the row as a whole)."""
-    if exc.fields:
-        pairs = [(path, str(message)) for path, messages in exc.fields.items() for message in messages]
-    else:
-        text = exc.message
-        if exc.details and exc.details.rstrip(".") != exc.message.rstrip("."):
-            text = f"{exc.message} {exc.details}"
-        pairs = [(exc.field, text)]
     errors = []
-    for path, message in pairs:
-        column = _column(path, exc.code)
-        if column is None and path not in (None, "non_field_errors", "sip"):
+    for path, message in exc.messages():
+        column = fieldpaths.csv_column(path)
+        if column is None and path not in fieldpaths.WHOLE_INPUT:
             message = f"{path}: {message}"
         errors.append(RowError(column, exc.code, message))
     return errors

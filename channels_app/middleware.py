@@ -15,6 +15,8 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
+from channels_app.api.envelope import error_body
+
 logger = logging.getLogger("channels_app.faults")
 RETRY_AFTER_SECONDS = 2
 
@@ -30,26 +32,11 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def error_envelope(status: int, *, transient: bool) -> JsonResponse:
-    code, message = (
-        ("SERVICE_UNAVAILABLE", "Service temporarily unavailable")
-        if transient
-        else (
-            "INTERNAL_ERROR",
-            "Internal server error",
-        )
-    )
-    response = JsonResponse(
-        {
-            "success": False,
-            "message": message,
-            "error": {
-                "code": code,
-                "details": "Please retry later." if transient else "An unexpected error occurred.",
-                "field": None,
-            },
-        },
-        status=status,
-    )
+    if transient:
+        body = error_body("SERVICE_UNAVAILABLE", "Service temporarily unavailable", details="Please retry later.")
+    else:
+        body = error_body("INTERNAL_ERROR", "Internal server error", details="An unexpected error occurred.")
+    response = JsonResponse(body, status=status)
     if transient:
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

@@ -24,7 +24,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from channels_app import channel_settings as settings_doc
-from channels_app import numbers, tokens
+from channels_app import fieldpaths, numbers, tokens
 from channels_app.compiled import CompiledQuery
 from channels_app.errors import NotFound, ValidationFailed, agent_not_found, phone_number_not_found
 from channels_app.models import (
@@ -729,15 +729,6 @@ _HIDDEN_IN_CHANGES = {
 }
 
 
-_PUBLIC_NAMES = {
-    "sip_gateway": "sip.gateway",
-    "sip_secondary_gateway": "sip.secondary_gateway",
-    "sip_port": "sip.port",
-    "sip_username": "sip.username",
-    "sip_password": "sip.password",
-}
-
-
 def _changes(record, previous) -> dict[str, Any]:
     """What this history row changed against the previous row of the same object.
 
@@ -761,11 +752,11 @@ def _changes(record, previous) -> dict[str, Any]:
                 agent = None
             changes["agent_uuid"] = str(agent.agent_uuid) if agent is not None else None
         elif isinstance(new, (str, int, float, bool, list, dict, type(None))):
-            changes[_PUBLIC_NAMES.get(field.name, field.name)] = new
+            changes[fieldpaths.path_of_model_field(field.name)] = new
         else:
-            changes[_PUBLIC_NAMES.get(field.name, field.name)] = str(new)
+            changes[fieldpaths.path_of_model_field(field.name)] = str(new)
     for secret in record.secrets_changed or []:
-        changes[_PUBLIC_NAMES.get(secret, secret)] = "changed"
+        changes[fieldpaths.path_of_model_field(secret)] = "changed"
     return changes
 
 

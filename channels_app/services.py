@@ -29,7 +29,7 @@ from django.views.decorators.debug import sensitive_variables
 from phonenumber_field.phonenumber import PhoneNumber as PhoneNumberValue
 
 from channels_app import channel_settings as settings_doc
-from channels_app import numbers, sip, tokens
+from channels_app import fieldpaths, numbers, sip, tokens
 from channels_app.audit import Actor, acting_as, history_record, mark
 from channels_app.compiled import CompiledInsert, CompiledQuery
 from channels_app.errors import (
@@ -65,18 +65,6 @@ R = TypeVar("R")
 
 UNSET: Any = type("Unset", (), {"__repr__": lambda self: "UNSET", "__bool__": lambda self: False})()
 SMS_ASSIGN_PATH = "POST /api/v1/agents/{agent_uuid}/channels/sms"
-
-# Model field -> the field name a caller sent, for error messages.
-_PUBLIC_FIELD = {
-    "number": "phone_number",
-    "sip_gateway": "sip.gateway",
-    "sip_secondary_gateway": "sip.secondary_gateway",
-    "sip_port": "sip.port",
-    "sip_username": "sip.username",
-    "sip_password": "sip.password",
-    "__all__": "non_field_errors",
-}
-
 
 # False inside `whole_transaction()`: see there.
 _SAVEPOINTS: ContextVar[bool] = ContextVar("services_take_savepoints", default=True)
@@ -129,7 +117,7 @@ def _clean(instance: Any, *, exclude: tuple[str, ...] = ()) -> None:
     answer) and Django's model fields do not check for it (only its form fields do).
     """
     nul = {
-        _PUBLIC_FIELD.get(field.name, field.name): [_("Must not contain NUL characters.")]
+        fieldpaths.path_of_model_field(field.name): [_("Must not contain NUL characters.")]
         for field in instance._meta.concrete_fields
         if field.name not in exclude and "\x00" in _text(getattr(instance, field.attname, None))
     }
@@ -139,7 +127,7 @@ def _clean(instance: Any, *, exclude: tuple[str, ...] = ()) -> None:
     except DjangoValidationError as exc:
         raise ValidationFailed(
             {
-                _PUBLIC_FIELD.get(field, field): [str(m) for m in messages]
+                fieldpaths.path_of_model_field(field): [str(m) for m in messages]
                 for field, messages in exc.message_dict.items()
             }
         ) from exc

@@ -32,9 +32,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, ListView, RedirectView, TemplateView, View
 
-from channels_app import selectors, services
+from channels_app import fieldpaths, selectors, services
 from channels_app.audit import Actor, Door
 from channels_app.errors import DomainError, NotFound, ValidationFailed
+from channels_app.fieldpaths import add_domain_error
 from channels_app.forms import (
     AgentChoiceForm,
     ConfirmForm,
@@ -42,7 +43,6 @@ from channels_app.forms import (
     TokenCreateForm,
     TrunkRegisterForm,
     TrunkUpdateForm,
-    add_domain_error,
 )
 from channels_app.models import Channel, PhoneNumber
 from channels_app.sip import HealthStatus
@@ -274,23 +274,6 @@ def _display_value(value: Any) -> str:
     return str(value)
 
 
-CHANGE_LABELS = {
-    "agent_uuid": gettext_lazy("Agent"),
-    "name": gettext_lazy("Name"),
-    "direction": gettext_lazy("Direction"),
-    "sip.gateway": gettext_lazy("SIP gateway"),
-    "sip.port": gettext_lazy("SIP port"),
-    "sip.secondary_gateway": gettext_lazy("Secondary gateway"),
-    "sip.username": gettext_lazy("SIP username"),
-    "sip.password": gettext_lazy("SIP password"),
-    "additional_settings": gettext_lazy("Additional settings"),
-    "channel_settings": gettext_lazy("Channel settings"),
-    "number": gettext_lazy("Number"),
-    "source": gettext_lazy("Source"),
-    "location": gettext_lazy("Location"),
-    "country_code": gettext_lazy("Country"),
-    "type": gettext_lazy("Type"),
-}
 # A number's first history row lists every column; the page names only what identifies it.
 _NUMBER_CREATED_KEYS = ("number", "source", "country_code", "type", "location")
 # Shown in the "What" column already.
@@ -310,7 +293,7 @@ def _event_rows(events: list[dict[str, Any]], agent_names: dict[str, str]) -> li
                 continue
             if key == "agent_uuid":
                 value = agent_names.get(str(value), value)
-            label = CHANGE_LABELS.get(key, key.replace("_", " ").capitalize())
+            label = fieldpaths.label(key)
             change_list.append((label, _display_value(value)))
         rows.append(
             {
@@ -434,10 +417,7 @@ class TrunkCheckView(BindingMixin, View):
                 workspace=self.workspace, actor=self.actor, phone_number=self.number.e164, channel=Channel.CALL
             )
         except DomainError as exc:
-            text = exc.details if exc.code == "VALIDATION_ERROR" else exc.message
-            if exc.code != "VALIDATION_ERROR" and exc.details.rstrip(".") != exc.message.rstrip("."):
-                text = f"{exc.message} {exc.details}"
-            messages.error(request, text)
+            messages.error(request, exc.details if exc.code == "VALIDATION_ERROR" else exc.text)
             return HttpResponseRedirect(self.result_url())
         level = messages.SUCCESS if binding.health_status == HealthStatus.OK else messages.WARNING
         label = HEALTH_LABELS.get(binding.health_status, binding.health_status)
@@ -648,7 +628,7 @@ class TokenListView(WorkspaceMixin, FormView):
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
             )
         except DomainError as exc:
-            add_domain_error(form, exc)
+            add_domain_error(form, exc, aliases={"expires_at": "expires_in"})
             return self.form_invalid(form)
         context = self.get_context_data(form=self.get_form_class()(), new_token=token, plaintext=plaintext)
         return render(self.request, "channels_app/token_created.html", context)

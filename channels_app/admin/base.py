@@ -14,7 +14,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import construct_change_message
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import router, transaction
 from django.http import HttpResponseRedirect
@@ -24,13 +23,8 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_app.audit import Actor, Door
 from channels_app.errors import DomainError
+from channels_app.fieldpaths import add_domain_error
 
-# Codes whose error names no field but clearly belongs to one input.
-_FIELD_BY_CODE = {
-    "AGENT_NOT_FOUND": "agent_uuid",
-    "PHONE_NUMBER_NOT_FOUND": "phone_number",
-    "TRUNK_NOT_FOUND": "phone_number",
-}
 MAX_SELECTED = 100
 DEFAULT_COUNT_CAP = 10_000
 
@@ -38,36 +32,6 @@ DEFAULT_COUNT_CAP = 10_000
 def admin_actor(request) -> Actor:
     """The actor for every write made through the staff admin."""
     return Actor(door=Door.ADMIN, user=request.user)
-
-
-def error_text(exc: DomainError) -> str:
-    """The contract's message, followed by its details when they add something."""
-    if exc.details and exc.details.rstrip(".") != exc.message.rstrip("."):
-        return f"{exc.message} {exc.details}"
-    return exc.message
-
-
-def error_messages(exc: DomainError) -> list[tuple[str | None, str]]:
-    """(service field path, message) pairs of a refusal, one per message."""
-    if exc.fields:
-        return [(path, str(message)) for path, messages_ in exc.fields.items() for message in messages_]
-    return [(exc.field or _FIELD_BY_CODE.get(exc.code), error_text(exc))]
-
-
-def add_domain_error(form: forms.BaseForm, exc: DomainError, field_map: dict[str, str]) -> None:
-    """Show a service's refusal on the form field it names (`sip.gateway` -> `sip_gateway`).
-
-    `field_map` maps service paths to form fields; a path mapped to None is a form-wide error
-    (e.g. `sip` as a whole). Any other path the form has no field for becomes a form-wide error
-    that names the path.
-    """
-    for path, message in error_messages(exc):
-        target = field_map.get(path, path) if path else None
-        if target not in form.fields:
-            if path and path not in field_map and path != "non_field_errors":
-                message = f"{path}: {message}"
-            target = None
-        form.add_error(target, ValidationError(message, code=exc.code))
 
 
 class ServiceForm(forms.ModelForm):
@@ -82,7 +46,6 @@ class ServiceForm(forms.ModelForm):
     """
 
     request = None  # set per request by ServiceAdminMixin.get_form
-    field_map: dict[str, str] = {}
 
     class Meta:
         fields: list[str] = []
@@ -107,7 +70,7 @@ class ServiceForm(forms.ModelForm):
             with transaction.atomic():
                 self.result = self.perform(self.cleaned_data)
         except DomainError as exc:
-            add_domain_error(self, exc, self.field_map)
+            add_domain_error(self, exc)
 
     def save(self, commit: bool = True) -> Any:
         return self.result

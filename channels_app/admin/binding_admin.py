@@ -26,10 +26,8 @@ from channels_app import selectors, services
 from channels_app.admin.base import (
     FastChangeListMixin,
     ServiceAdminMixin,
-    add_domain_error,
     admin_actor,
     admin_url,
-    error_text,
     redirect_with_ids,
     selected_ids,
 )
@@ -38,6 +36,7 @@ from channels_app.admin.forms import ReadOnlyBindingForm, ReassignForm, TrunkEdi
 from channels_app.admin.history import render_trail
 from channels_app.admin.number_admin import BindingColumns, bindings_without_secrets, health_details
 from channels_app.errors import DomainError
+from channels_app.fieldpaths import add_domain_error
 from channels_app.models import Channel, ChannelBinding, PhoneNumber
 from channels_app.sip import HealthStatus
 
@@ -310,9 +309,9 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
                             workspace=workspace, actor=actor, binding_uuid=binding.uuid, agent_uuid=agent.agent_uuid
                         )
                     except DomainError as exc:
-                        errors[binding.pk] = error_text(exc)
+                        errors[binding.pk] = exc.text
                         if len(bindings) == 1:
-                            add_domain_error(form, exc, {"agent_uuid": "agent"})
+                            add_domain_error(form, exc)
                 if errors:
                     transaction.set_rollback(True)
             if not errors:
@@ -366,7 +365,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
                 channel=binding.channel,
             )
         except DomainError as exc:
-            self.message_user(request, error_text(exc), messages.ERROR)
+            self.message_user(request, exc.text, messages.ERROR)
             return HttpResponseRedirect(back)
         self.message_user(
             request,
@@ -395,7 +394,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
                             workspace=binding.workspace, actor=actor, binding_uuid=binding.uuid
                         )
                     except DomainError as exc:
-                        errors[binding.pk] = error_text(exc)
+                        errors[binding.pk] = exc.text
                     else:
                         if remaining is None:
                             gone.append(binding.phone_number.e164)

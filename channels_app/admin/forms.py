@@ -23,18 +23,6 @@ from channels_app.validators import SIP_KEYS
 UNSET = services.UNSET
 TRUNK_CHANNEL_CHOICES = [(Channel.CALL, _("Call")), (Channel.WHATSAPP, _("WhatsApp"))]
 
-# Service error paths -> form fields, for everything that registers or edits a trunk.
-TRUNK_FIELD_MAP: dict[str, str | None] = {
-    "phone_number": "phone_number",
-    "agent_uuid": "agent",
-    "channel": "channel",
-    "name": "name",
-    "direction": "direction",
-    "additional_settings": "additional_settings",
-    "sip": None,  # "SIP settings apply to the call channel only": about the form as a whole
-    **{f"sip.{key}": f"sip_{key}" for key in SIP_KEYS},
-}
-
 PHONE_HELP = _("Any spelling with the country code: +1 (202) 555-0123, 12025550123, +44 20 7183 8750.")
 KEEP_HELP = _("Write-only. Leave blank to keep the stored value.")
 
@@ -102,8 +90,6 @@ class AgentChoiceField(forms.ChoiceField):
 class TrunkRegisterForm(ServiceForm):
     """Register an external number on a channel: services.trunk_register, as the API's POST."""
 
-    field_map = TRUNK_FIELD_MAP
-
     workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
     phone_number = forms.CharField(max_length=64, help_text=PHONE_HELP)
     # Offered: call and WhatsApp. Any other value goes to the service, which answers with the
@@ -157,8 +143,6 @@ class TrunkRegisterForm(ServiceForm):
 
 class TrunkEditForm(ServiceForm):
     """Edit a trunk: services.trunk_update with only what changed (rule 8 merge semantics)."""
-
-    field_map = TRUNK_FIELD_MAP
 
     name = forms.CharField(required=False, help_text=_("Leave blank to go back to the default name."))
     direction = forms.ChoiceField(choices=Direction.choices)
@@ -271,12 +255,6 @@ class NumberSettingsForm(ServiceForm):
     inbound_enabled = forms.BooleanField(required=False, label=_("Inbound enabled"))
     inbound_channel_limit = forms.IntegerField(required=False, label=_("Inbound channel limit"))
 
-    field_map = {
-        f"channel_settings.{section}.{key}": f"{section}_{key}"
-        for section, keys in settings_doc.SECTIONS.items()
-        for key in keys
-    }
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         current = settings_doc.normalised(self.instance.channel_settings)
@@ -309,8 +287,6 @@ class NumberSettingsForm(ServiceForm):
 class PurchasedNumberForm(ServiceForm):
     """Enter a number bought from a carrier: services.number_add_purchased."""
 
-    field_map = {"number": "number"}
-
     workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
     number = forms.CharField(max_length=64, help_text=PHONE_HELP)
     voice = forms.BooleanField(required=False, initial=True)
@@ -337,8 +313,6 @@ class PurchasedNumberForm(ServiceForm):
 
 class TokenCreateForm(ServiceForm):
     """Create an API token for a workspace: services.token_create. The token is shown once."""
-
-    field_map = {"name": "name", "scope": "scope", "expires_at": "expires_at"}
 
     workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
     name = forms.CharField(max_length=100)

@@ -23,7 +23,6 @@ from channels_app.admin.base import (
     ServiceAdminMixin,
     admin_actor,
     admin_url,
-    error_text,
     redirect_with_ids,
     selected_ids,
 )
@@ -394,7 +393,7 @@ class PhoneNumberAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin)
                             workspace=number.workspace, actor=actor, phone_number_uuid=number.phone_number_uuid
                         )
                     except DomainError as exc:
-                        errors[number.pk] = error_text(exc)
+                        errors[number.pk] = exc.text
                 if errors:
                     transaction.set_rollback(True)
             if not errors:

@@ -17,7 +17,6 @@ from channels_app.admin.base import (
     ServiceAdminMixin,
     ServiceForm,
     admin_actor,
-    error_text,
     redirect_with_ids,
     selected_ids,
 )
@@ -140,7 +139,7 @@ class ApiTokenAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
                     try:
                         services.token_revoke(workspace=token.workspace, actor=actor, token_uuid=token.uuid)
                     except DomainError as exc:
-                        errors[token.pk] = error_text(exc)
+                        errors[token.pk] = exc.text
                 if errors:
                     transaction.set_rollback(True)
             if not errors:

@@ -25,25 +25,12 @@ from channels_app.errors import ERROR_STATUS, DomainError
 from channels_app.fields import CredentialDecryptionError
 
 from .authentication import INVALID_DETAILS, INVALID_MESSAGE, MISSING_DETAILS, MISSING_MESSAGE
+from .envelope import error_body
 
 logger = logging.getLogger("channels_app.api")
 
 VALIDATION_MESSAGE = "The request is not valid."
 RETRY_LATER = "Please retry later."
-
-
-def error_body(
-    code: str,
-    message: str,
-    *,
-    details: str | None = None,
-    field: str | None = None,
-    fields: dict[str, list[str]] | None = None,
-) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "details": details if details is not None else message, "field": field}
-    if fields:
-        error["fields"] = fields
-    return {"success": False, "message": message, "error": error}
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from channels_app.encryption_health import check_stored_values
 
-from .exceptions import error_body
+from .envelope import error_body
 from .schema import errors
 from .serializers import HealthEnvelope
 

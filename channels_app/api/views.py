@@ -35,6 +35,7 @@ from channels_app.models import Channel, PhoneNumber, Source, Workspace
 
 from . import idempotency
 from . import serializers as s
+from .envelope import success_body
 from .pagination import paginate
 from .parsers import StrictJSONParser
 from .schema import (
@@ -56,7 +57,7 @@ FALSE_WORDS = {"false", "0", "no"}
 
 
 def ok(message: str, data: Any, *, status: int = 200, etag: str | None = None) -> Response:
-    response = Response({"success": True, "message": message, "data": data}, status=status)
+    response = Response(success_body(message, data), status=status)
     if etag:
         response["ETag"] = etag
     return response
