@@ -7,9 +7,11 @@ gateway, and learns whether a username/password is set from NULL-ness, without d
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import namedtuple
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.db.models import (
@@ -760,34 +762,49 @@ def _changes(record, previous) -> dict[str, Any]:
     return changes
 
 
-def number_events(*, number: PhoneNumber) -> list[dict[str, Any]]:
-    """The audit trail of a number and its bindings, newest first (two queries)."""
-    rows = []
-    for history, key in (
-        (PhoneNumber.history.filter(id=number.pk).select_related("history_user"), "id"),
-        (ChannelBinding.history.filter(phone_number_id=number.pk).select_related("history_user", "agent"), "id"),
-    ):
-        previous_by_object: dict[int, Any] = {}
-        for record in history.order_by("history_date", "history_id"):
-            object_id = getattr(record, key)
-            previous = previous_by_object.get(object_id)
-            rows.append(
-                {
-                    "at": _iso(record.history_date),
-                    "actor": record.actor_label
-                    or (record.history_user.get_username() if record.history_user_id else None),
-                    "door": record.door or None,
-                    "action": record.action or _ACTION_BY_TYPE[record.history_type],
-                    "channel": getattr(record, "channel", None),
-                    "changes": _changes(record, previous),
-                    "_order": (record.history_date, record.history_id),
-                }
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """One change in the audit trail (GET /phone-numbers/{uuid}/events, the activity pages)."""
+
+    at: datetime
+    actor: str | None
+    door: str | None
+    action: str
+    channel: str | None
+    changes: dict[str, Any]  # field path -> new value; secrets only as "changed"
+    order: tuple[datetime, int] = dataclasses.field(repr=False, compare=False)
+
+
+def _events(records, *, key: str = "id") -> list[Event]:
+    """History rows (oldest first) as events, each compared with the previous row of its object."""
+    events = []
+    previous_by_object: dict[int, Any] = {}
+    for record in records:
+        object_id = getattr(record, key)
+        events.append(
+            Event(
+                at=record.history_date,
+                actor=record.actor_label or (record.history_user.get_username() if record.history_user_id else None),
+                door=record.door or None,
+                action=record.action or _ACTION_BY_TYPE[record.history_type],
+                channel=getattr(record, "channel", None),
+                changes=_changes(record, previous_by_object.get(object_id)),
+                order=(record.history_date, record.history_id),
             )
-            previous_by_object[object_id] = record
-    rows.sort(key=lambda row: row["_order"], reverse=True)
-    for row in rows:
-        del row["_order"]
-    return rows
+        )
+        previous_by_object[object_id] = record
+    return events
+
+
+def number_events(*, number: PhoneNumber) -> list[Event]:
+    """The audit trail of a number and its bindings, newest first (two queries)."""
+    number_history = PhoneNumber.history.filter(id=number.pk).select_related("history_user")
+    binding_history = ChannelBinding.history.filter(phone_number_id=number.pk).select_related("history_user", "agent")
+    events = [
+        *_events(number_history.order_by("history_date", "history_id")),
+        *_events(binding_history.order_by("history_date", "history_id")),
+    ]
+    return sorted(events, key=lambda event: event.order, reverse=True)
 
 
 # --- tokens -------------------------------------------------------------------------------------
@@ -809,29 +826,13 @@ def token_get(*, workspace: Workspace, token_uuid: Any) -> ApiToken:
     return token
 
 
-def token_events(*, token: ApiToken) -> list[dict[str, Any]]:
-    """The audit trail of one API token, newest first, shaped like `number_events` (one query).
+def token_events(*, token: ApiToken) -> list[Event]:
+    """The audit trail of one API token, newest first (one query).
 
     The hash is not in history; the plaintext never existed outside the creating response.
     """
-    rows = []
-    previous = None
-    for record in (
-        ApiToken.history.filter(id=token.pk).select_related("history_user").order_by("history_date", "history_id")
-    ):
-        rows.append(
-            {
-                "at": _iso(record.history_date),
-                "actor": record.actor_label or (record.history_user.get_username() if record.history_user_id else None),
-                "door": record.door or None,
-                "action": record.action or _ACTION_BY_TYPE[record.history_type],
-                "channel": None,
-                "changes": _changes(record, previous),
-            }
-        )
-        previous = record
-    rows.reverse()
-    return rows
+    history = ApiToken.history.filter(id=token.pk).select_related("history_user")
+    return _events(history.order_by("history_date", "history_id"))[::-1]
 
 
 def token_by_secret(raw: str) -> ApiToken | None:

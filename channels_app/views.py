@@ -280,12 +280,12 @@ _NUMBER_CREATED_KEYS = ("number", "source", "country_code", "type", "location")
 _NOT_SHOWN_AS_CHANGE = {"channel"}
 
 
-def _event_rows(events: list[dict[str, Any]], agent_names: dict[str, str]) -> list[dict[str, Any]]:
+def _event_rows(events: list[selectors.Event], agent_names: dict[str, str]) -> list[dict[str, Any]]:
     """Events as the page shows them: agent names instead of UUIDs, secrets only as "changed"."""
     rows = []
     for event in events:
-        changes = event["changes"]
-        if event["channel"] is None and "number" in changes:
+        changes = event.changes
+        if event.channel is None and "number" in changes:
             changes = {key: changes[key] for key in _NUMBER_CREATED_KEYS if key in changes}
         change_list = []
         for key, value in changes.items():
@@ -293,15 +293,16 @@ def _event_rows(events: list[dict[str, Any]], agent_names: dict[str, str]) -> li
                 continue
             if key == "agent_uuid":
                 value = agent_names.get(str(value), value)
-            label = fieldpaths.label(key)
-            change_list.append((label, _display_value(value)))
+            change_list.append((fieldpaths.label(key), _display_value(value)))
         rows.append(
             {
-                **event,
-                "at": parse_datetime(event["at"]) if event["at"] else None,
-                "door_label": DOOR_LABELS.get(event["door"], event["door"] or "—"),
-                "action_label": (event["action"] or "").replace("_", " "),
-                "channel_label": CHANNEL_LABELS.get(event["channel"], ""),
+                "event": event,
+                "at": event.at,
+                "actor": event.actor,
+                "door": event.door,
+                "door_label": DOOR_LABELS.get(event.door, event.door or "—"),
+                "action_label": event.action.replace("_", " "),
+                "channel_label": CHANNEL_LABELS.get(event.channel, ""),
                 "change_list": change_list,
             }
         )

@@ -69,25 +69,25 @@ def test_the_events_of_a_number_show_secrets_only_as_changed(doors, trunk_a, age
         agent_uuid=agents_a[1].agent_uuid,
     )
     events = selectors.number_events(number=trunk_a.phone_number)
-    assert [(e["action"], e["door"]) for e in events] == [
+    assert [(e.action, e.door) for e in events] == [
         ("reassigned", "api"),
         ("updated", "self_serve"),
         ("registered", "command"),
         ("registered", "command"),
     ]
     reassigned, updated = events[0], events[1]
-    (registered_binding,) = [e for e in events[2:] if e["channel"] == "call"]
-    assert reassigned["changes"] == {"agent_uuid": str(agents_a[1].agent_uuid)}
-    assert updated["changes"] == {
+    (registered_binding,) = [e for e in events[2:] if e.channel == "call"]
+    assert reassigned.changes == {"agent_uuid": str(agents_a[1].agent_uuid)}
+    assert updated.changes == {
         "name": "front door",
         "sip.gateway": "gw2.example.com",
         "sip.username": "changed",
         "sip.password": "changed",
     }
-    assert updated["actor"] == "customer-a"
-    assert updated["channel"] == "call"
-    assert registered_binding["changes"]["sip.password"] == "changed"
-    assert registered_binding["changes"]["sip.username"] == "changed"
+    assert updated.actor == "customer-a"
+    assert updated.channel == "call"
+    assert registered_binding.changes["sip.password"] == "changed"
+    assert registered_binding.changes["sip.username"] == "changed"
     text = str(events)
     for secret in (MARKER_PASSWORD, MARKER_USERNAME, "new-user"):
         assert secret not in text
@@ -185,7 +185,7 @@ def test_the_events_of_a_number_survive_the_deletion_of_an_agent_that_once_serve
     gone_uuid = str(gone.agent_uuid)
     gone.delete()
     events = selectors.number_events(number=purchased_a)
-    assert [e["action"] for e in events] == ["deleted", "bound", "purchased"]
+    assert [e.action for e in events] == ["deleted", "bound", "purchased"]
     # History keeps the agent's id, not its uuid: a deleted agent reads as null.
-    assert events[1]["changes"]["agent_uuid"] is None
+    assert events[1].changes["agent_uuid"] is None
     assert gone_uuid not in str(events)

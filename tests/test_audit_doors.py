@@ -37,10 +37,10 @@ def test_a_change_through_an_api_token_records_the_token_and_the_api_door(client
     )
     assert response.status_code == 200
     event = _events()[0]
-    assert event["door"] == "api"
-    assert event["actor"].startswith("token test token (tka_")
-    assert event["action"] == "updated"
-    assert event["changes"] == {"sip.password": "changed"}
+    assert event.door == "api"
+    assert event.actor.startswith("token test token (tka_")
+    assert event.action == "updated"
+    assert event.changes == {"sip.password": "changed"}
     _assert_no_secret_anywhere_in_history()
 
 
@@ -64,10 +64,10 @@ def test_a_change_through_the_self_serve_pages_records_the_user_and_the_self_ser
     )
     assert response.status_code == 302, response.content[:500]
     event = _events()[0]
-    assert (event["door"], event["actor"], event["action"]) == ("self_serve", customer_a.username, "updated")
-    assert event["changes"]["name"] == "Front door"
-    assert event["changes"]["direction"] == "inbound"
-    assert event["changes"]["sip.password"] == "changed"
+    assert (event.door, event.actor, event.action) == ("self_serve", customer_a.username, "updated")
+    assert event.changes["name"] == "Front door"
+    assert event.changes["direction"] == "inbound"
+    assert event.changes["sip.password"] == "changed"
     _assert_no_secret_anywhere_in_history()
 
 
@@ -81,8 +81,8 @@ def test_a_change_through_the_staff_admin_records_the_staff_user_and_the_admin_d
         {"ids": str(binding.pk), "agent": agents_a[2].pk},
     )
     events = _events()
-    reassigned = [e for e in events if e["action"] == "reassigned"]
+    reassigned = [e for e in events if e.action == "reassigned"]
     assert response.status_code == 302, response.content[:500]
     assert len(reassigned) == 1, events[:2]
-    assert (reassigned[0]["door"], reassigned[0]["actor"]) == ("admin", staff_user.username)
-    assert reassigned[0]["changes"] == {"agent_uuid": str(agents_a[2].agent_uuid)}
+    assert (reassigned[0].door, reassigned[0].actor) == ("admin", staff_user.username)
+    assert reassigned[0].changes == {"agent_uuid": str(agents_a[2].agent_uuid)}

@@ -304,7 +304,7 @@ def test_the_activity_history_names_actor_door_and_changes_with_secrets_only_as_
     logged_in.post(f"{detail_url(trunk_a.phone_number)}call/assign/", {"agent": str(agents_a[2].agent_uuid)})
     html = logged_in.get(detail_url(trunk_a.phone_number)).content.decode()
     events = selectors.number_events(number=trunk_a.phone_number)
-    assert [e["action"] for e in events][:2] == ["reassigned", "updated"]
+    assert [e.action for e in events][:2] == ["reassigned", "updated"]
     rows = re.findall(r"<tr>(.*?)</tr>", html.split('id="activity"')[1], flags=re.S)[1:]
     assert "customer-a" in rows[0] and "Self-serve" in rows[0] and "Reassigned" in rows[0] and "A agent 3" in rows[0]
     assert "Updated" in rows[1] and "front-desk" in rows[1] and "inbound" in rows[1]

@@ -242,7 +242,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
         if not self.has_view_or_change_permission(request, binding):
             raise PermissionDenied
         number = binding.phone_number
-        events = [event for event in selectors.number_events(number=number) if event["channel"] == binding.channel]
+        events = [event for event in selectors.number_events(number=number) if event.channel == binding.channel]
         return render_trail(self, request, binding, events, subject=f"{number.e164} · {binding.channel}")
 
     # --- reassign and unbind ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from channels_app.audit import Door
 from channels_app.models import Agent
+from channels_app.selectors import Event
 
 _DOORS = dict(Door.choices)
 
@@ -26,8 +27,8 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _agent_names(events: list[dict[str, Any]]) -> dict[str, str]:
-    uuids = {event["changes"].get("agent_uuid") for event in events} - {None}
+def _agent_names(events: list[Event]) -> dict[str, str]:
+    uuids = {event.changes.get("agent_uuid") for event in events} - {None}
     if not uuids:
         return {}
     return {
@@ -35,28 +36,30 @@ def _agent_names(events: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-def event_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def event_rows(events: list[Event]) -> list[dict[str, Any]]:
     """Events shaped for the page: door label, changes as (field, value) pairs."""
     names = _agent_names(events)
     rows = []
     for event in events:
         changes = []
-        for key, value in event["changes"].items():
+        for key, value in event.changes.items():
             if key == "agent_uuid" and value in names:
                 value = f"{names[value]} ({value})"
             changes.append((key, _shown(value)))
         rows.append(
             {
-                **event,
-                "when": (event["at"] or "")[:19].replace("T", " "),
-                "door_label": _DOORS.get(event["door"], event["door"] or "—"),
+                "at": event.at,
+                "actor": event.actor,
+                "action": event.action,
+                "channel": event.channel,
+                "door_label": _DOORS.get(event.door, event.door or "—"),
                 "change_list": changes,
             }
         )
     return rows
 
 
-def render_trail(modeladmin, request, obj, events: list[dict[str, Any]], *, subject: str) -> TemplateResponse:
+def render_trail(modeladmin, request, obj, events: list[Event], *, subject: str) -> TemplateResponse:
     context = {
         **modeladmin.admin_site.each_context(request),
         "opts": modeladmin.opts,
@@ -64,7 +67,7 @@ def render_trail(modeladmin, request, obj, events: list[dict[str, Any]], *, subj
         "subject": subject,
         "title": _("Audit trail: %(subject)s") % {"subject": subject},
         "events": event_rows(events),
-        "show_channel": any(event.get("channel") for event in events),
+        "show_channel": any(event.channel for event in events),
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, "admin/channels_app/audit_trail.html", context)

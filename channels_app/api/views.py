@@ -281,7 +281,9 @@ class PhoneNumberEventsView(ApiView):
     def get(self, request, phone_number_uuid):
         number = selectors.number_get(workspace=self.workspace, phone_number_uuid=phone_number_uuid, for_snapshot=False)
         events = selectors.number_events(number=number)
-        return ok("Events retrieved", paginate(request.query_params, events, lambda event: event))
+        return ok(
+            "Events retrieved", paginate(request.query_params, events, lambda event: s.EventSerializer(event).data)
+        )
 
 
 # --- trunks ------------------------------------------------------------------------------------------

@@ -401,7 +401,7 @@ def test_a_check_changes_no_history_and_keeps_updated_at(trunk_on_peer, workspac
     assert ChannelBinding.history.count() == history_rows
     assert binding.updated_at == ChannelBinding.objects.get().updated_at
     number = selectors.number_get_by_number(workspace=workspace_a, number=NUMBER)
-    assert selectors.number_events(number=number)[0]["action"] == "registered"
+    assert selectors.number_events(number=number)[0].action == "registered"
 
 
 def test_a_sip_change_forgets_the_last_check_and_a_rename_keeps_it(trunk_on_peer, workspace_a, agent_a, command_actor):
