@@ -10,7 +10,7 @@ The shape (deterministic for a given size and seed):
   four) and a few `additional_settings`;
 - a purchased number is SMS-capable one time in three; 60 % are bound on call, half of the
   SMS-capable ones on sms, the rest of the inventory is unbound;
-- each bound number has its own agent (rule 2: an agent serves one number per channel), so the
+- each bound number has its own agent (`one-number-per-agent-and-channel`), so the
   agents grow with the inventory, as they would;
 - plus spare agents, fresh numbers and a sample of bound numbers for the measured writes and reads.
 

@@ -37,7 +37,7 @@ def prepare(env: dict[str, str], rows: int, csv_path: Path) -> None:
     django.setup()
     from django.core.management import call_command
 
-    from channels_app.imports import COLUMNS  # contract §6
+    from channels_app.imports import COLUMNS  # the import's columns
     from channels_app.models import Agent, Workspace
 
     call_command("migrate", "--noinput", verbosity=0)

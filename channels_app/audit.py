@@ -7,7 +7,6 @@ recorded by name only (`secrets_changed`), so the trail can say "changed" withou
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,9 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.dispatch import receiver
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.manager import HistoryManager
 from simple_history.signals import pre_create_historical_record
 
 if TYPE_CHECKING:
@@ -74,20 +71,6 @@ def current_actor() -> Actor | None:
     return _current_actor.get()
 
 
-class AuditHistoryManager(HistoryManager):
-    """simple-history's manager, whose class is built once per queryset class.
-
-    `instance.history` builds its manager class anew on every access (`from_queryset`, which
-    inspects every method of the queryset), and every history row written reads it once:
-    a tenth of a millisecond per row, on every write. The class built is the same each time.
-    """
-
-    @classmethod
-    @functools.cache
-    def from_queryset(cls, queryset_class, class_name=None):
-        return super().from_queryset(queryset_class, class_name)
-
-
 class AuditRecord(models.Model):
     """Extra columns on every historical table."""
 
@@ -106,41 +89,34 @@ def mark(instance: Any, *, action: str = "", secrets_changed: list[str] | None =
     instance._audit_secrets_changed = list(secrets_changed or [])
 
 
-def history_record(instance: models.Model, *, history_type: str = "+", when: Any = None) -> models.Model:
-    """The historical row (unsaved) django-simple-history writes after `instance.save()`, for writes
-    that insert without `save()` (bulk and compiled inserts): the tracked fields copied, then
-    the same pre-create signal fills the audit columns (actor, door, action, secrets changed)."""
-    history_model = type(instance).history.model
-    when = when if when is not None else getattr(instance, "_history_date", None) or timezone.now()
-    reason = getattr(instance, "_change_reason", None)
-    record = history_model(
-        history_date=when,
-        history_type=history_type,
-        history_user=None,
-        history_change_reason=reason,
-        **{field.attname: getattr(instance, field.attname) for field in history_model.tracked_fields},
-    )
-    pre_create_historical_record.send(
-        sender=history_model,
-        instance=instance,
-        history_date=when,
-        history_user=None,
-        history_change_reason=reason,
-        history_instance=record,
-        using=None,
-    )
-    return record
+def audit_columns(*, action: str = "", secrets_changed: list[str] | None = None) -> dict[str, Any]:
+    """The audit columns of a historical row written now, under the current actor: what the
+    signal below fills on every `save()`, and what bulk inserts pass to simple-history's
+    `bulk_create_with_history(custom_historical_attrs=...)`."""
+    actor = current_actor()
+    columns: dict[str, Any] = {"action": action, "secrets_changed": list(secrets_changed or [])}
+    if actor is not None:
+        columns.update(door=actor.door, actor_label=actor.label[:255])
+    return columns
+
+
+def acting_user(actor: Actor | None) -> AbstractBaseUser | None:
+    """The user recorded as `history_user`, if a saved user acts."""
+    if actor is not None and actor.user is not None and getattr(actor.user, "pk", None):
+        return actor.user
+    return None
 
 
 @receiver(pre_create_historical_record)
 def _fill_audit_columns(sender, instance, history_instance, **kwargs) -> None:
-    actor = current_actor()
-    if actor is not None:
-        history_instance.door = actor.door
-        history_instance.actor_label = actor.label[:255]
-        if actor.user is not None and getattr(actor.user, "pk", None):
-            history_instance.history_user = actor.user
-    history_instance.action = getattr(instance, "_audit_action", "") or ""
-    history_instance.secrets_changed = getattr(instance, "_audit_secrets_changed", []) or []
+    columns = audit_columns(
+        action=getattr(instance, "_audit_action", "") or "",
+        secrets_changed=getattr(instance, "_audit_secrets_changed", None),
+    )
+    for name, value in columns.items():
+        setattr(history_instance, name, value)
+    user = acting_user(current_actor())
+    if user is not None:
+        history_instance.history_user = user
     instance._audit_action = ""
     instance._audit_secrets_changed = []

@@ -1,7 +1,6 @@
-"""The project's model fields: the encrypted credential field (the only code in the project that
-touches crypto) and the phone number field.
+"""The encrypted credential field: the only code in the project that touches crypto.
 
-The encrypted credential field is a thin subclass of django-encrypted-model-fields'
+It is a thin subclass of django-encrypted-model-fields'
 `EncryptedCharField` that fixes its traps:
 
 - the library returns the raw ciphertext when decryption fails (a later save then encrypts the
@@ -10,24 +9,17 @@ The encrypted credential field is a thin subclass of django-encrypted-model-fiel
   only decrypts values read from the database;
 - the library builds its crypter once at import; this field reads `FIELD_ENCRYPTION_KEY` on use
   (cached per key list), so key rotation and tests see the configured keys.
-
-`NumberField` is django-phonenumber-field's field whose numbers remember whether they are valid
-(see `CheckedPhoneNumber`); it deconstructs as the library's field, so migrations do not see it.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from encrypted_model_fields.fields import EncryptedCharField
-from phonenumber_field.modelfields import PhoneNumberDescriptor, PhoneNumberField
-from phonenumber_field.phonenumber import PhoneNumber
-from phonenumber_field.phonenumber import to_python as to_phone_number
 
 FERNET_PREFIX = "gAAAAA"  # every Fernet token (version byte 0x80) starts with this in base64
 
@@ -128,81 +120,3 @@ class EncryptedCredentialField(EncryptedCharField):
         if value is None:
             return None
         return encrypt(str(value))
-
-
-# --- phone numbers ---------------------------------------------------------------------------------
-
-
-class CheckedPhoneNumber(PhoneNumber):
-    """django-phonenumber-field's PhoneNumber, which remembers whether it is valid and its format.
-
-    The library's `str()`, `len()` and truth test each ask `phonenumbers` whether the number is
-    valid, and for a +1 number that tries every one of the 25 regions sharing the code, then
-    format it again: a model save, a validation or a history row asked a dozen times per number
-    (a third of the time of a bulk import). Both answers are kept with the digits they were given
-    for, so a number changed in place is checked again.
-    """
-
-    def _digits(self) -> tuple:
-        return (
-            self.country_code,
-            self.national_number,
-            self.extension,
-            self.italian_leading_zero,
-            self.number_of_leading_zeros,
-            self.raw_input,
-        )
-
-    def is_valid(self) -> bool:
-        digits = self._digits()
-        known = self.__dict__.get("_validity")
-        if known is None or known[0] != digits:
-            known = (digits, super().is_valid())
-            self.__dict__["_validity"] = known
-        return known[1]
-
-    def format_as(self, format) -> str:
-        digits = self._digits()
-        known = self.__dict__.setdefault("_formats", {})
-        key = (digits, format)
-        if key not in known:
-            known.clear()
-            known[key] = super().format_as(format)
-        return known[key]
-
-
-def to_checked_number(value, region=None):
-    """The library's `to_python`, giving a CheckedPhoneNumber."""
-    if isinstance(value, str) and value:
-        try:
-            return CheckedPhoneNumber.from_string(value, region=region)
-        except phonenumbers.NumberParseException:
-            return CheckedPhoneNumber(raw_input=value)
-    number = to_phone_number(value, region=region)
-    if isinstance(number, PhoneNumber) and not isinstance(number, CheckedPhoneNumber):
-        checked = CheckedPhoneNumber()
-        checked.merge_from(number)
-        return checked
-    return number
-
-
-class CheckedPhoneNumberDescriptor(PhoneNumberDescriptor):
-    def __set__(self, instance, value):
-        instance.__dict__[self.field.name] = to_checked_number(value, region=self.field.region)
-
-
-class NumberField(PhoneNumberField):
-    """PhoneNumberField whose values are CheckedPhoneNumbers."""
-
-    attr_class = CheckedPhoneNumber
-    descriptor_class = CheckedPhoneNumberDescriptor
-
-    def to_python(self, value):
-        return to_checked_number(value, region=self.region)
-
-    def from_db_value(self, value, expression, connection):
-        return to_checked_number(value)
-
-    def deconstruct(self):
-        name, _path, args, kwargs = super().deconstruct()
-        return name, "phonenumber_field.modelfields.PhoneNumberField", args, kwargs

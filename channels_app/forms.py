@@ -219,7 +219,7 @@ class TrunkUpdateForm(SipFieldsMixin):
         return data
 
     def service_kwargs(self) -> dict[str, Any]:
-        """Arguments for services.trunk_update: only what changed, with rule 8's merge for `sip`."""
+        """Arguments for services.trunk_update: only what changed, with `update-merges` for `sip`."""
         data = self.cleaned_data
         kwargs: dict[str, Any] = {
             "name": data["name"].strip() or None,  # None: back to the default name

@@ -1,6 +1,6 @@
 """Bulk registration of trunks from CSV: one engine for the admin page and `import_trunks`.
 
-Format (contract §6), one trunk per row:
+Format (README, "Bulk registration from CSV"), one trunk per row:
 
     phone_number,channel,agent_uuid,name,direction,sip_gateway,sip_port,sip_username,
     sip_password,sip_secondary_gateway,additional_settings
@@ -21,10 +21,8 @@ username or password, only whether a row sets them.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -244,39 +242,6 @@ def _check_header(header: list[str]) -> None:
 # --- registering ---------------------------------------------------------------------------------
 
 
-_gc_lock = threading.Lock()
-_gc_users = 0
-
-
-@contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """Let the garbage collector run less often while thousands of rows are in memory.
-
-    A bulk job allocates many long-lived objects (rows, model instances); with the default
-    thresholds the collector rescans them over and over, which measured as half the run time of
-    a 10,000-row import. The previous thresholds come back when the last import in the process
-    ends (imports may overlap in a threaded server).
-    """
-    global _gc_users
-    with _gc_lock:
-        if _gc_users == 0:
-            _gc_users_saved.append(gc.get_threshold())
-            gc.freeze()
-            gc.set_threshold(max(gc.get_threshold()[0], 20_000), *gc.get_threshold()[1:])
-        _gc_users += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_users -= 1
-            if _gc_users == 0:
-                gc.set_threshold(*_gc_users_saved.pop())
-                gc.unfreeze()
-
-
-_gc_users_saved: list[tuple[int, int, int]] = []
-
-
 class _Discard(Exception):
     """Roll back a row that the service accepted but the file itself got wrong."""
 
@@ -390,7 +355,7 @@ def register_rows(
             run.clear()
 
     scope = services.rolled_back() if dry_run else transaction.atomic()
-    with _fewer_gc_passes(), scope:
+    with scope:
         run: list[tuple[Row, dict[str, Any]]] = []
         for row in rows:
             kwargs = _register_kwargs(row)

@@ -1,4 +1,4 @@
-"""The domain of contract §2. Every rule the database can hold is a named constraint here.
+"""The domain (docs/architecture.md). Every rule the database can hold is a named constraint here.
 
 Rules that span rows of several tables (an SMS binding needs a purchased SMS-capable number,
 a trunk row needs an external number) are enforced in services.py inside one transaction.
@@ -7,6 +7,7 @@ a trunk row needs an external number) are enforced in services.py inside one tra
 from __future__ import annotations
 
 import uuid
+from functools import cached_property
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MinLengthValidator
@@ -15,10 +16,12 @@ from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
 from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
-from channels_app.audit import AuditHistoryManager, AuditRecord
-from channels_app.fields import EncryptedCredentialField, NumberField
+from channels_app import channel_settings
+from channels_app.audit import AuditRecord
+from channels_app.fields import EncryptedCredentialField
 from channels_app.numbers import E164_PATTERN
 from channels_app.sip.status import HealthStatus
 
@@ -113,9 +116,7 @@ class ComplianceStatus(models.TextChoices):
 
 def default_channel_settings() -> dict:
     """The full channel_settings shape with its defaults (see channels_app.channel_settings)."""
-    from channels_app.channel_settings import defaults
-
-    return defaults()
+    return channel_settings.defaults()
 
 
 class PhoneNumber(models.Model):
@@ -127,7 +128,7 @@ class PhoneNumber(models.Model):
 
     phone_number_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="phone_numbers")
-    number = NumberField(max_length=16)
+    number = PhoneNumberField(max_length=16)
     source = models.CharField(max_length=16, choices=Source.choices)
     country_code = models.CharField(max_length=2, blank=True)
     type = models.CharField(max_length=16, choices=NumberType.choices, default=NumberType.LOCAL)
@@ -150,9 +151,7 @@ class PhoneNumber(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(
-        bases=[AuditRecord], history_manager=AuditHistoryManager, excluded_fields=["updated_at"]
-    )
+    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["number"]
@@ -198,6 +197,16 @@ class PhoneNumber(models.Model):
     @property
     def digits(self) -> str:
         return self.e164.lstrip("+")
+
+    @cached_property
+    def effective_settings(self) -> dict:
+        """`channel_settings` with every section and key present (defaults filled in)."""
+        return channel_settings.normalised(self.channel_settings)
+
+    def binding(self, channel: str) -> ChannelBinding | None:
+        """The binding on `channel`, among the bindings a selector loaded with this number
+        (`Prefetch("bindings", to_attr="channel_bindings")`, see channels_app.selectors)."""
+        return next((binding for binding in self.channel_bindings if binding.channel == channel), None)
 
 
 class InventoryCount(models.Model):
@@ -279,7 +288,6 @@ class ChannelBinding(models.Model):
 
     history = HistoricalRecords(
         bases=[AuditRecord],
-        history_manager=AuditHistoryManager,
         excluded_fields=[*SECRET_FIELDS, *HEALTH_FIELDS, "updated_at"],
     )
 
@@ -335,7 +343,7 @@ class ChannelBinding(models.Model):
                 violation_error_code="VALIDATION_ERROR",
                 violation_error_message=_("Only call trunks carry a trunk check result."),
             ),
-            # Rule 5: 1-255 characters. PostgreSQL's varchar holds it too; SQLite needs the check.
+            # `default-trunk-name`: 1-255 characters. PostgreSQL's varchar holds it too; SQLite needs the check.
             models.CheckConstraint(
                 condition=Q(name__isnull=True) | LessThanOrEqual(Length("name"), 255),
                 name="binding_name_length",
@@ -380,9 +388,7 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords(
-        bases=[AuditRecord], history_manager=AuditHistoryManager, excluded_fields=["token_hash", "last_used_at"]
-    )
+    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=["token_hash", "last_used_at"])
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,4 +1,4 @@
-"""Phone number parsing (contract rule 13), in one place for every door.
+"""Phone number parsing (`any-spelling`, docs/rules.md), in one place for every door.
 
 Accepted: international numbers in any common spelling, with or without a leading `+`, with
 spaces, dashes, dots and parentheses. Refused, each with a message that says what was expected:

@@ -11,7 +11,10 @@ from contextlib import contextmanager
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from channels_app import selectors
+from channels_app.api.serializers import PhoneNumberSerializer, SnapshotSerializer
 from channels_app.errors import DomainError
+from channels_app.models import PhoneNumber
 
 ANY = object()
 
@@ -75,3 +78,15 @@ def occurrences(needle: str, dump: dict[str, list[tuple]]) -> dict[str, int]:
         if count:
             found[table] = count
     return found
+
+
+def snapshot_of(number: PhoneNumber) -> dict:
+    """The number's Snapshot as the API answers it: read by its selector, rendered by its serializer."""
+    found = selectors.number_get(workspace=number.workspace, phone_number_uuid=number.phone_number_uuid)
+    return SnapshotSerializer(found).data
+
+
+def list_item_of(number: PhoneNumber) -> dict:
+    """The number as the API's lists show it (PhoneNumber shape)."""
+    found = selectors.number_get(workspace=number.workspace, phone_number_uuid=number.phone_number_uuid)
+    return PhoneNumberSerializer(found).data

@@ -20,11 +20,12 @@ from django.db import connection
 from django.test import override_settings
 
 from channels_app import fields, selectors, services
+from channels_app.api.serializers import PhoneNumberSerializer
 from channels_app.encryption_health import check_stored_values, encrypted_columns
 from channels_app.fields import FERNET_PREFIX, CredentialDecryptionError
 from channels_app.models import SIP_FIELDS, ChannelBinding
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
-from tests.domain_asserts import occurrences, raw_dump, raw_rows
+from tests.domain_asserts import occurrences, raw_dump, raw_rows, snapshot_of
 from trunkadmin.settings_test import TEST_FIELD_KEYS
 
 K1, K2 = TEST_FIELD_KEYS
@@ -171,7 +172,7 @@ def test_a_wrong_key_raises_the_typed_error_and_never_returns_ciphertext(busy_hi
         assert FERNET_PREFIX not in message
         assert all(ciphertext not in message for ciphertext in ciphertexts)
         with pytest.raises(CredentialDecryptionError):
-            selectors.snapshot(selectors.number_refetch(busy_history.phone_number))
+            snapshot_of(busy_history.phone_number)
         for write in (
             lambda: services.trunk_update(
                 workspace=workspace_a, actor=command_actor, phone_number="+12345678901", channel="call", name="x"
@@ -190,7 +191,7 @@ def test_a_wrong_key_raises_the_typed_error_and_never_returns_ciphertext(busy_hi
             with pytest.raises(CredentialDecryptionError):
                 write()
         # Lists never load encrypted columns: they keep working.
-        listed = [selectors.phone_number_repr(n) for n in selectors.number_list(workspace=workspace_a)]
+        listed = [PhoneNumberSerializer(n).data for n in selectors.number_list(workspace=workspace_a)]
         assert [item["number"] for item in listed] == ["+12345678901"]
         assert not check_stored_values(sample=None).ok
     assert raw_dump() == before, "no row may change under a wrong key"

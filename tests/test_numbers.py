@@ -10,7 +10,7 @@ import pytest
 
 from channels_app import numbers, selectors, services
 from channels_app.models import PhoneNumber
-from tests.domain_asserts import raises_domain_error
+from tests.domain_asserts import list_item_of, raises_domain_error, snapshot_of
 
 SIX_SPELLINGS = [
     "+1 202-555-0123",
@@ -38,7 +38,7 @@ def test_six_spellings_of_one_number_resolve_to_one_row(agents_a, workspace_a, c
         channel="call",
     )
     for spelling in SIX_SPELLINGS:
-        assert selectors.number_get_by_number(workspace=workspace_a, number=spelling).pk == first.phone_number_id
+        assert selectors.number_get(workspace=workspace_a, number=spelling).pk == first.phone_number_id
         with raises_domain_error("NUMBER_ALREADY_BOUND", "phone_number"):
             services.trunk_register(
                 workspace=workspace_a,
@@ -60,7 +60,7 @@ def test_six_spellings_of_one_number_resolve_to_one_row(agents_a, workspace_a, c
     )
     assert second.phone_number_id == first.phone_number_id
     assert list(PhoneNumber.objects.values_list("number", flat=True)) == [E164]
-    assert selectors.snapshot(selectors.number_refetch(second.phone_number))["number"] == E164
+    assert snapshot_of(second.phone_number)["number"] == E164
 
 
 @pytest.mark.django_db
@@ -131,7 +131,7 @@ def test_services_refuse_a_bad_number_as_a_validation_error_on_the_field(raw, ag
     with raises_domain_error("VALIDATION_ERROR", "number"):
         services.number_add_purchased(workspace=workspace_a, actor=command_actor, number=raw)
     with raises_domain_error("VALIDATION_ERROR", "number"):
-        selectors.number_get_by_number(workspace=workspace_a, number=raw)
+        selectors.number_get(workspace=workspace_a, number=raw)
     assert not PhoneNumber.objects.exists()
 
 
@@ -167,7 +167,7 @@ def test_an_external_number_gets_derived_facts_and_is_never_billed(agent_a, work
         "London",
     )
     assert (number.source, number.is_external, number.monthly_fee) == ("external", True, Decimal("0"))
-    assert selectors.phone_number_repr(selectors.number_refetch(number))["billing"]["monthly_fee"] == 0
+    assert list_item_of(number)["billing"]["monthly_fee"] == 0
 
 
 def test_search_keeps_only_the_digits_of_a_search_term():

@@ -13,7 +13,7 @@ from django.db import connection
 
 from channels_app import selectors, services
 from channels_app.fields import FERNET_PREFIX
-from channels_app.models import ChannelBinding, PhoneNumber
+from channels_app.models import Agent, ChannelBinding, PhoneNumber
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
 
 pytestmark = pytest.mark.django_db
@@ -87,19 +87,19 @@ def test_the_list_shows_each_numbers_state_per_channel(logged_in, trunk_a, purch
 @pytest.mark.parametrize("spelling", ["+1 234 567 8901", "1-234-567-8901", "(234) 567.8901", "45678"])
 def test_the_list_finds_a_number_in_any_spelling(logged_in, trunk_a, purchased_a, spelling):
     response = logged_in.get("/app/ws-a/numbers/", {"search": spelling})
-    assert [row["number"].e164 for row in response.context["rows"]] == ["+12345678901"]
+    assert [number.e164 for number in response.context["object_list"]] == ["+12345678901"]
     assert "1 number matches your filters" in response.content.decode()
 
 
 def test_a_search_without_digits_says_how_to_search(logged_in, trunk_a):
     response = logged_in.get("/app/ws-a/numbers/", {"search": "acme"})
     assert field_errors(response.content.decode(), "search") == ["Search by the digits of the number."]
-    assert response.context["rows"] == []
+    assert list(response.context["object_list"]) == []
 
 
 def test_the_list_filters_by_source_channel_and_agent(logged_in, trunk_a, purchased_a, agents_a):
     def numbers(**query):
-        return [row["number"].e164 for row in logged_in.get("/app/ws-a/numbers/", query).context["rows"]]
+        return [number.e164 for number in logged_in.get("/app/ws-a/numbers/", query).context["object_list"]]
 
     assert numbers(source="purchased") == ["+12025550101"]
     assert numbers(source="external") == ["+12345678901"]
@@ -113,10 +113,10 @@ def test_the_list_paginates_and_keeps_the_filters_in_its_links(logged_in, worksp
     for i in range(23):
         services.number_add_purchased(workspace=workspace_a, actor=command_actor, number=f"+1202555{1200 + i:04d}")
     first = logged_in.get("/app/ws-a/numbers/", {"search": "+1 202", "source": "purchased"})
-    assert len(first.context["rows"]) == 20
+    assert len(first.context["object_list"]) == 20
     assert 'href="?search=%2B1+202&amp;source=purchased&amp;page=2"' in first.content.decode()
     second = logged_in.get("/app/ws-a/numbers/", {"search": "+1 202", "source": "purchased", "page": 2})
-    assert len(second.context["rows"]) == 3
+    assert len(second.context["object_list"]) == 3
     assert "Page 2 of 2" in second.content.decode()
 
 
@@ -125,7 +125,7 @@ def test_the_list_costs_the_same_queries_for_3_or_30_numbers(
 ):
     def add_trunks(start: int, count: int) -> None:
         for i in range(start, start + count):
-            agent = services.Agent.objects.create(workspace=workspace_a, name=f"bulk {i}")
+            agent = Agent.objects.create(workspace=workspace_a, name=f"bulk {i}")
             services.trunk_register(
                 workspace=workspace_a,
                 actor=command_actor,
@@ -141,7 +141,7 @@ def test_the_list_costs_the_same_queries_for_3_or_30_numbers(
     add_trunks(3, 27)
     with django_assert_max_num_queries(9):
         response = logged_in.get("/app/ws-a/numbers/")
-    assert len(response.context["rows"]) == 20
+    assert len(response.context["object_list"]) == 20
 
 
 # --- register --------------------------------------------------------------------------------------
@@ -639,7 +639,7 @@ def test_only_a_capable_unbound_purchased_channel_can_be_bound(
     services.call_provision(
         workspace=purchased_a_voice_only.workspace,
         actor=command_actor,
-        agent_uuid=services.Agent.objects.create(workspace=purchased_a_voice_only.workspace, name="x").agent_uuid,
+        agent_uuid=Agent.objects.create(workspace=purchased_a_voice_only.workspace, name="x").agent_uuid,
         phone_number_uuid=purchased_a_voice_only.phone_number_uuid,
     )
     assert logged_in.get(f"{detail_url(purchased_a_voice_only)}call/bind/").status_code == 404  # already bound

@@ -13,12 +13,14 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connection
+from django.db.models import Exists, OuterRef
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from channels_app import selectors, services, tokens
 from channels_app.audit import Actor
-from channels_app.models import Agent, ApiToken, PhoneNumber
+from channels_app.models import Agent, ApiToken, ChannelBinding, InventoryCount, PhoneNumber
+from channels_app.selectors.numbers import listed_bindings, snapshot_bindings
 from tests.admin_support import BINDINGS_URL, NUMBERS_URL
 
 pytestmark = pytest.mark.django_db
@@ -237,36 +239,32 @@ def whole_table_work(text: str) -> list[str]:
 
 def key_queries(workspace, trunk) -> dict[str, object]:
     """The queries behind the lists, the snapshots, the count, the token, the admin search and the
-    look-ups of every write (the compiled ones as the ORM builds them: channels_app/compiled.py)."""
+    look-ups of every write, as the selectors and services build them."""
     number = trunk.phone_number
-    ws = workspace.pk
-    page = selectors._LISTED_NUMBERS.rows(workspace_id=ws, limit=15)
+    page_ids = list(selectors.number_list(workspace=workspace)[:15].values_list("pk", flat=True))
     return {
-        "number list page": selectors._LISTED_NUMBERS.queryset(workspace_id=ws)[:15],
-        "number list page of a source": selectors._LISTED_NUMBERS.queryset(workspace_id=ws, source="purchased")[:15],
-        "trunk list page": selectors._LISTED_NUMBERS.queryset(workspace_id=ws, source="external")[:15],
-        "agents of a list page": selectors._LISTED_AGENTS.queryset(number_ids=[row[0] for row in page]),
-        "self-serve list page": selectors.number_list_with_trunks(workspace=workspace)[:20],
-        "list total": selectors._NUMBERS_COUNTED.queryset(workspace_id=ws),
-        "snapshot by uuid": selectors._LEAN_BINDINGS.queryset(
-            workspace_id=ws, phone_number_uuid=number.phone_number_uuid
-        ),
-        "snapshot by number": selectors._LEAN_BINDINGS.queryset(workspace_id=ws, number=number.e164),
-        "snapshot of an unbound number": selectors._LEAN_NUMBER.queryset(workspace_id=ws, number=number.e164),
+        "number list page": selectors.number_list(workspace=workspace)[:15],
+        "number list page of a source": selectors.number_list(workspace=workspace, source="purchased")[:15],
+        "trunk list page": selectors.trunk_list(workspace=workspace)[:15],
+        "number list page by channel": selectors.number_list(workspace=workspace, channel="call")[:15],
+        "bindings of a list page": listed_bindings().filter(phone_number_id__in=page_ids),
+        "list total": InventoryCount.objects.filter(workspace=workspace),
+        "snapshot by uuid": PhoneNumber.objects.filter(workspace=workspace, phone_number_uuid=number.phone_number_uuid),
+        "snapshot by number": PhoneNumber.objects.filter(workspace=workspace, number=number.e164),
+        "bindings of a snapshot": snapshot_bindings().filter(phone_number_id__in=[number.pk]),
         "token": ApiToken.objects.filter(token_hash=tokens.hash_token("tka_x"), revoked_at__isnull=True).order_by(),
         "agents of a workspace": selectors.agent_list(workspace=workspace)[:100],
         "admin search by number": PhoneNumber.objects.filter(number=number.e164).order_by("number"),
         "admin changelist page": PhoneNumber.objects.order_by("number")[:50],
-        "write: the agent": services._AGENT.queryset(workspace_id=ws, agent_uuid=trunk.agent.agent_uuid),
-        "write: the agent and rule 2": services._AGENT_SERVING.queryset(
-            workspace_id=ws, agent_uuid=trunk.agent.agent_uuid, channel="call"
+        "write: the agent and whether it serves the channel": Agent.objects.filter(
+            workspace=workspace, agent_uuid=trunk.agent.agent_uuid
+        ).annotate(serving=Exists(ChannelBinding.objects.filter(agent=OuterRef("pk"), channel="call"))),
+        "write: the number, locked": PhoneNumber.objects.select_for_update().filter(number=number.e164),
+        "write: the trunk, locked": ChannelBinding.objects.select_related("phone_number", "agent").filter(
+            workspace=workspace, phone_number__number=number.e164, channel="call", is_trunk=True
         ),
-        "write: the number, locked": services._LOCKED_NUMBER.queryset(number=number.e164),
-        "write: the trunk, locked": services._LOCKED_BINDING.queryset(
-            workspace_id=ws, phone_number__number=number.e164, channel="call", is_trunk=True
-        ),
-        "write: rule 1": services._BINDING_AGENT.queryset(phone_number_id=number.pk, channel="call"),
-        "write: rule 2": services._AGENT_TAKEN.queryset(agent_id=trunk.agent_id, channel="call"),
+        "write: the number's binding on a channel": ChannelBinding.objects.filter(phone_number=number, channel="call"),
+        "write: the agent's binding on a channel": ChannelBinding.objects.filter(agent=trunk.agent, channel="call"),
     }
 
 
@@ -287,7 +285,7 @@ def test_lists_snapshots_and_lookups_are_served_by_indexes_at_any_size(workspace
 def test_the_self_serve_agent_filter_offers_its_limit_of_agents_and_keeps_the_chosen_one(
     doors, workspace_a, agents_a, trunk_a, monkeypatch
 ):
-    from channels_app.views import NumberListView
+    from channels_app.views.numbers import NumberListView
 
     monkeypatch.setattr(NumberListView, "agent_filter_limit", 2)
     html = doors["pages"]("/numbers/").content.decode()

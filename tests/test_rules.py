@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import DataError, connection, transaction
 
-from channels_app import selectors, services
+from channels_app import services
 from channels_app.models import (
     Agent,
     ApiToken,
@@ -20,7 +20,7 @@ from channels_app.models import (
     Source,
 )
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
-from tests.domain_asserts import raises_domain_error, stopped_by_database
+from tests.domain_asserts import raises_domain_error, snapshot_of, stopped_by_database
 
 pytestmark = pytest.mark.django_db
 
@@ -341,7 +341,7 @@ def test_direction_defaults_to_both_on_call_and_is_null_on_whatsapp(agent_a, wor
     whatsapp = register(workspace_a, command_actor, agent_a, channel="whatsapp", direction="inbound")
     assert call.direction == "both"
     assert whatsapp.direction is None
-    shot = selectors.snapshot(selectors.number_refetch(call.phone_number))
+    shot = snapshot_of(call.phone_number)
     assert shot["channels"]["call"]["trunk"]["direction"] == "both"
     assert shot["channels"]["whatsapp"]["trunk"]["direction"] is None
 
@@ -451,7 +451,7 @@ def test_sip_accepts_hosts_and_ip_literals_and_defaults_the_port_to_5060(agent_a
         agent_a,
         sip={"gateway": "SIP.Example.COM", "secondary_gateway": "[2001:db8::1]", "username": "u", "password": "p"},
     )
-    trunk = selectors.snapshot(selectors.number_refetch(binding.phone_number))["channels"]["call"]["trunk"]
+    trunk = snapshot_of(binding.phone_number)["channels"]["call"]["trunk"]
     assert trunk["sip"] == {
         "gateway": "sip.example.com",
         "port": 5060,
@@ -466,7 +466,7 @@ def test_sip_accepts_hosts_and_ip_literals_and_defaults_the_port_to_5060(agent_a
 
 def test_a_call_trunk_without_sip_still_shows_a_sip_block_with_port_5060(trunk_a, agents_a, workspace_a, command_actor):
     binding = register(workspace_a, command_actor, agents_a[1])
-    trunk = selectors.snapshot(selectors.number_refetch(binding.phone_number))["channels"]["call"]["trunk"]
+    trunk = snapshot_of(binding.phone_number)["channels"]["call"]["trunk"]
     assert trunk["sip"] == {
         "gateway": None,
         "port": 5060,
@@ -478,14 +478,14 @@ def test_a_call_trunk_without_sip_still_shows_a_sip_block_with_port_5060(trunk_a
 
 
 def test_the_snapshot_never_contains_the_username_or_password(trunk_a):
-    shot = str(selectors.snapshot(selectors.number_refetch(trunk_a.phone_number)))
+    shot = str(snapshot_of(trunk_a.phone_number))
     assert MARKER_PASSWORD not in shot
     assert MARKER_USERNAME not in shot
 
 
 def test_a_port_may_be_given_as_digits_and_is_reported_as_a_number(agent_a, workspace_a, command_actor):
     binding = register(workspace_a, command_actor, agent_a, sip={"port": "5080"})
-    trunk = selectors.snapshot(selectors.number_refetch(binding.phone_number))["channels"]["call"]["trunk"]
+    trunk = snapshot_of(binding.phone_number)["channels"]["call"]["trunk"]
     assert trunk["sip"]["port"] == 5080
 
 

@@ -90,10 +90,10 @@ def _gateway_line(gateway: dict) -> str:
 
 def health_details(binding: ChannelBinding) -> str:
     """The stored result of the last trunk check: status, when, and each gateway's answer."""
-    health = selectors.health_repr(binding) if binding.channel == Channel.CALL and binding.is_trunk else None
-    if not health:
+    if binding.channel != Channel.CALL or not binding.is_trunk or not binding.health_status:
         return health_summary(binding)
-    lines = format_html_join("", "<li>{}</li>", ((_gateway_line(gateway),) for gateway in health["gateways"]))
+    gateways = (binding.health_details or {}).get("gateways", [])
+    lines = format_html_join("", "<li>{}</li>", ((_gateway_line(gateway),) for gateway in gateways))
     return format_html('{}<ul class="trunk-check">{}</ul>', health_summary(binding), lines)
 
 

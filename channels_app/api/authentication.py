@@ -1,4 +1,4 @@
-"""Bearer authentication on the workspace API tokens (contract §3, "Tokens").
+"""Bearer authentication on the workspace API tokens (docs/api.md, "Tokens").
 
 A token that is not of our format (prefix, body, checksum) is refused before any database query.
 A well-formed one is looked up by its hash; `last_used_at` is written at most once a minute.

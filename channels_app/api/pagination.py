@@ -1,60 +1,65 @@
-"""`page` (from 1) and `per_page` (default 15, at most 100) -> `data.pagination`.
+"""`page` (from 1) and `per_page` (default 15, at most 100) -> `data.pagination`, on Django's Paginator.
 
-Two queries whatever the size of the page or the table: one COUNT, one slice (plus the
-prefetches of the queryset itself). A page past the end is an empty page, not an error.
+A page past the end is an empty page with the true totals, not an error; a bad `page` or
+`per_page` is a VALIDATION_ERROR on that parameter. A list whose total the database keeps
+(the inventory counters) passes it as `count`, so no request counts a workspace's rows.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+import re
 from typing import Any
 
+from django.core.paginator import EmptyPage, Paginator
+from rest_framework.request import Request
+
 from channels_app.errors import ValidationFailed
+from channels_app.paginators import CountedPaginator
 
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 100
+_WHOLE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")  # ASCII digits only: int() reads other scripts too
 
 
-def _positive_int(raw: str | None, field: str, default: int, maximum: int | None = None) -> int:
+def _positive_int(query: Any, name: str, default: int, errors: dict[str, list[str]]) -> int:
+    raw = query.get(name)
     if raw is None:
         return default
-    if not raw.isascii() or not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
-        raise ValidationFailed.single(field, "Must be a whole number, 1 or more.")
-    value = int(raw)
-    if maximum is not None and value > maximum:
-        raise ValidationFailed.single(field, f"Must be at most {maximum}.")
-    return value
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        errors[name] = ["Must be a whole number, 1 or more."]
+        return default
+    return int(raw)
 
 
-def page_params(query) -> tuple[int, int]:
+def page_params(query: Any) -> tuple[int, int]:
+    """(page, per_page) from the query string; both checked at once."""
     errors: dict[str, list[str]] = {}
-    page = per_page = 0
-    try:
-        page = _positive_int(query.get("page"), "page", 1)
-    except ValidationFailed as exc:
-        errors.update(exc.fields or {})
-    try:
-        per_page = _positive_int(query.get("per_page"), "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)
-    except ValidationFailed as exc:
-        errors.update(exc.fields or {})
+    page = _positive_int(query, "page", 1, errors)
+    per_page = _positive_int(query, "per_page", DEFAULT_PER_PAGE, errors)
+    if "per_page" not in errors and per_page > MAX_PER_PAGE:
+        errors["per_page"] = [f"Must be at most {MAX_PER_PAGE}."]
     if errors:
         raise ValidationFailed(errors)
     return page, per_page
 
 
-def paginate(query, items: Sequence[Any], represent: Callable[[Any], dict]) -> dict[str, Any]:
-    """Slice a queryset (or list) for the requested page and represent each item."""
-    page, per_page = page_params(query)
-    total = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
-    start = (page - 1) * per_page
-    rows = list(items[start : start + per_page]) if start < total else []
+def paginate(request: Request, items: Any, serializer_class: type, *, count: int | None = None) -> dict[str, Any]:
+    """The requested page of `items` (a queryset or a list), rendered by `serializer_class`."""
+    number, per_page = page_params(request.query_params)
+    if count is None:
+        paginator = Paginator(items, per_page)
+    else:
+        paginator = CountedPaginator(items, per_page, count=count)
+    try:
+        rows = paginator.page(number).object_list
+    except EmptyPage:
+        rows = []
     return {
-        "items": [represent(row) for row in rows],
+        "items": serializer_class(rows, many=True).data,
         "pagination": {
-            "current_page": page,
+            "current_page": number,
             "per_page": per_page,
-            "total": total,
-            "last_page": max(1, math.ceil(total / per_page)),
+            "total": paginator.count,
+            "last_page": paginator.num_pages,
         },
     }

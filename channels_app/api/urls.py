@@ -1,4 +1,4 @@
-"""REST API routes, under /api/ (contract §3). Paths have no trailing slash."""
+"""REST API routes, under /api/ (docs/api.md). Paths have no trailing slash."""
 
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView

@@ -14,6 +14,7 @@ import pytest
 from django.db import connection, transaction
 
 from channels_app import selectors, services
+from channels_app.api.serializers import SnapshotSerializer
 from channels_app.models import ChannelBinding
 from tests import api_support
 from tests.api_support import INSUFFICIENT_SCOPE, TRUNK_NOT_FOUND, error, validation
@@ -53,8 +54,8 @@ def test_a_trunk_whose_gateway_accepts_the_credentials_answers_200_with_ok_in_th
     assert response.status_code == 200
     body = response.json()
     binding = ChannelBinding.objects.get()
-    number = selectors.number_get_by_number(workspace=workspace_a, number=NUMBER)
-    assert body == {"success": True, "message": "Trunk checked", "data": selectors.snapshot(number)}
+    number = selectors.number_get(workspace=workspace_a, number=NUMBER)
+    assert body == {"success": True, "message": "Trunk checked", "data": SnapshotSerializer(number).data}
     trunk = body["data"]["channels"]["call"]["trunk"]
     assert trunk["sip"] == {
         "gateway": "127.0.0.1",

@@ -111,7 +111,7 @@ def test_a_second_check_within_30_seconds_is_refused_with_a_plain_message(
     url = check_url(refused_trunk)
     checked_at = ChannelBinding.objects.get().health_checked_at
 
-    with django_assert_max_num_queries(7):  # session, user, membership, binding, the refused claim (3)
+    with django_assert_max_num_queries(8):  # session, user, membership, number and bindings, the refused claim (3)
         response = client.post(url)
     html = client.get(response["Location"]).content.decode()
 

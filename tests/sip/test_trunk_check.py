@@ -18,6 +18,7 @@ import pytest
 from django.utils import timezone
 
 from channels_app import selectors, services
+from channels_app.api.serializers import SnapshotSerializer
 from channels_app.errors import DomainError, RateLimited
 from channels_app.models import ChannelBinding
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
@@ -35,7 +36,7 @@ def check(workspace, actor, number=NUMBER, channel="call"):
 def health_of(number=NUMBER, workspace=None):
     binding = ChannelBinding.objects.get(phone_number__number=number, channel="call")
     found = selectors.number_get(workspace=binding.workspace, phone_number_uuid=binding.phone_number.phone_number_uuid)
-    return selectors.snapshot(found)["channels"]["call"]["trunk"]["health"]
+    return SnapshotSerializer(found).data["channels"]["call"]["trunk"]["health"]
 
 
 # --- each status against a real peer --------------------------------------------------------------
@@ -383,8 +384,8 @@ def test_health_is_null_until_the_first_check_and_on_whatsapp_trunks(workspace_a
         agent_uuid=agents_a[1].agent_uuid,
         channel="whatsapp",
     )
-    number = selectors.number_get_by_number(workspace=workspace_a, number=NUMBER)
-    channels = selectors.snapshot(number)["channels"]
+    number = selectors.number_get(workspace=workspace_a, number=NUMBER)
+    channels = SnapshotSerializer(number).data["channels"]
 
     assert channels["call"]["trunk"]["health"] is None
     assert channels["whatsapp"]["trunk"]["health"] is None
@@ -400,7 +401,7 @@ def test_a_check_changes_no_history_and_keeps_updated_at(trunk_on_peer, workspac
     assert binding.health_status == "reachable"
     assert ChannelBinding.history.count() == history_rows
     assert binding.updated_at == ChannelBinding.objects.get().updated_at
-    number = selectors.number_get_by_number(workspace=workspace_a, number=NUMBER)
+    number = selectors.number_get(workspace=workspace_a, number=NUMBER)
     assert selectors.number_events(number=number)[0].action == "registered"
 
 

@@ -1,4 +1,4 @@
-"""Register trunks in bulk from a CSV file (contract §6), with progress and a per-row report.
+"""Register trunks in bulk from a CSV file (README, "Bulk registration from CSV"), with progress and a per-row report.
 
     manage.py import_trunks WORKSPACE_SLUG FILE.csv [--dry-run]
 

@@ -1,4 +1,4 @@
-"""Seed the demo data of contract §6. Idempotent: running it again changes nothing but the demo
+"""Seed the demo data (README, "Run it"). Idempotent: running it again changes nothing but the demo
 token, which is re-issued (its plaintext is never stored, so this is the only way to show one)."""
 
 from __future__ import annotations

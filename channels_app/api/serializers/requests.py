@@ -1,0 +1,67 @@
+"""Request bodies: shape only. They check that required fields are present and not null; every
+other rule (number spelling, SIP hosts, lengths, choices...) is the services', which report every
+mistake at once with dotted paths (docs/architecture.md, "Where input is validated")."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from channels_app.models import Channel, Direction
+
+from .schema_fields import (
+    ADDITIONAL_SETTINGS,
+    ANY_SPELLING,
+    CHANNEL_SETTINGS_PATCH,
+    NAME,
+    SIP_INPUT,
+    TRUNK_CHANNEL,
+    UUID,
+    enum,
+    schema_field,
+)
+
+
+class TrunkCreateSerializer(serializers.Serializer):
+    phone_number = schema_field(ANY_SPELLING)
+    agent_uuid = schema_field(UUID)
+    channel = schema_field(TRUNK_CHANNEL)
+    name = schema_field(NAME, required=False, help_text="Defaults to {channel}_trunk_{digits}.")
+    direction = schema_field(
+        enum(Direction.values), required=False, allow_null=True, help_text="Call only; default both."
+    )
+    sip = schema_field(SIP_INPUT, required=False, allow_null=True, help_text="Call only.")
+    additional_settings = schema_field(ADDITIONAL_SETTINGS, required=False, allow_null=True)
+
+
+class TrunkUpdateSerializer(serializers.Serializer):
+    phone_number = schema_field(ANY_SPELLING)
+    channel = schema_field(TRUNK_CHANNEL)
+    name = schema_field(NAME, required=False, allow_null=True, help_text="null restores the default name.")
+    direction = schema_field(enum(Direction.values), required=False, allow_null=True, help_text="Call only.")
+    sip = schema_field(SIP_INPUT, required=False, allow_null=True, help_text="Call only; merged key by key.")
+    additional_settings = schema_field(ADDITIONAL_SETTINGS, required=False, allow_null=True)
+
+
+class TrunkAssignSerializer(serializers.Serializer):
+    phone_number = schema_field(ANY_SPELLING)
+    channel = schema_field(TRUNK_CHANNEL)
+    agent_uuid = schema_field(UUID)
+
+
+class TrunkCheckSerializer(serializers.Serializer):
+    phone_number = schema_field(ANY_SPELLING)
+    channel = schema_field(
+        {
+            **enum([Channel.CALL]),
+            "description": "Only call trunks have a SIP gateway to check; whatsapp and sms are refused with "
+            "UNSUPPORTED_CHANNEL.",
+        }
+    )
+
+
+class PhoneNumberUpdateSerializer(serializers.Serializer):
+    channel_settings = schema_field(CHANNEL_SETTINGS_PATCH)
+
+
+class PhoneNumberUuidSerializer(serializers.Serializer):
+    phone_number_uuid = schema_field(UUID)

@@ -1,0 +1,299 @@
+"""What the API answers, rendered from model instances: the Snapshot and PhoneNumber shapes of
+the contract, agents, events. Every answer runs through these serializers, and the OpenAPI
+document describes them.
+
+A number is rendered as the selectors read it: with its bindings and their agents
+(`PhoneNumber.binding(channel)`), and each binding with `has_username`/`has_password` annotated,
+so no username or password is ever loaded, let alone shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from channels_app.audit import Door
+from channels_app.models import (
+    AgentStatus,
+    Channel,
+    ChannelBinding,
+    ComplianceStatus,
+    Direction,
+    NumberStatus,
+    NumberType,
+    PhoneNumber,
+    Source,
+)
+from channels_app.sip import HealthStatus
+
+from .schema_fields import E164, UUID, RawValue, enum, schema_field
+
+
+def _nullable_string(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(allow_null=True, **kwargs)
+
+
+# --- a trunk -------------------------------------------------------------------------------------
+
+
+class SipOutputSerializer(serializers.Serializer):
+    """A call trunk's SIP connection: never the username or password, only whether they are set."""
+
+    gateway = _nullable_string(source="sip_gateway")
+    port = serializers.IntegerField(source="effective_port", min_value=1, max_value=65535)
+    secondary_gateway = _nullable_string(source="sip_secondary_gateway")
+    has_username = serializers.BooleanField()
+    has_password = serializers.BooleanField()
+    credentials_updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class RegisterAnswerSerializer(serializers.Serializer):
+    status_line = _nullable_string(help_text="The final answer to REGISTER; null when none came.")
+    rtt_ms = serializers.FloatField(allow_null=True, min_value=0)
+    attempts = serializers.IntegerField(min_value=0, help_text="REGISTER transmissions, digest answers included.")
+
+
+class GatewayHealthSerializer(serializers.Serializer):
+    """One gateway's entry of the stored check result (`ChannelBinding.health_details`)."""
+
+    role = schema_field(enum(["gateway", "secondary_gateway"]))
+    host = serializers.CharField()
+    port = serializers.IntegerField(min_value=1, max_value=65535)
+    address = _nullable_string(help_text="The address the name resolved to; null when it did not resolve.")
+    status = schema_field(enum(HealthStatus.values))
+    status_line = _nullable_string(help_text="The final answer to OPTIONS; null when none came.")
+    rtt_ms = serializers.FloatField(allow_null=True, min_value=0, help_text="OPTIONS round trip in milliseconds.")
+    register = RegisterAnswerSerializer(allow_null=True, help_text="null when no REGISTER was sent.")
+    message = serializers.CharField(help_text="What the result means, in plain language.")
+
+
+class TrunkHealthSerializer(serializers.Serializer):
+    """The last trunk check of a call trunk (docs/sip-check.md)."""
+
+    status = schema_field(
+        {
+            **enum(HealthStatus.values),
+            "description": "The least advanced gateway's status: dns_failed, refused, unreachable, auth_failed, "
+            "reachable, ok.",
+        },
+        source="health_status",
+    )
+    checked_at = serializers.DateTimeField(source="health_checked_at")
+    gateways = GatewayHealthSerializer(many=True, source="health_details.gateways")
+
+
+class TrunkSerializer(serializers.Serializer):
+    """A trunk row: its name and settings; `direction`, `sip` and `health` on call trunks only."""
+
+    name = serializers.CharField()
+    direction = schema_field(enum(Direction.values, nullable=True), help_text="null on whatsapp.")
+    sip = serializers.SerializerMethodField(help_text="null on whatsapp.")
+    health = serializers.SerializerMethodField(
+        help_text="The last trunk check of a call trunk (POST /api/v1/phone-numbers/trunks/check); null until the "
+        "first check, after a change of its SIP settings, and always on whatsapp."
+    )
+    additional_settings = serializers.DictField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(SipOutputSerializer(allow_null=True))
+    def get_sip(self, binding: ChannelBinding) -> dict[str, Any] | None:
+        return SipOutputSerializer(binding).data if binding.channel == Channel.CALL else None
+
+    @extend_schema_field(TrunkHealthSerializer(allow_null=True))
+    def get_health(self, binding: ChannelBinding) -> dict[str, Any] | None:
+        if binding.channel != Channel.CALL or binding.health_status is None:
+            return None
+        return TrunkHealthSerializer(binding).data
+
+
+# --- the channels of a number --------------------------------------------------------------------
+
+
+class AgentBindingSerializer(serializers.Serializer):
+    """Which agent answers one channel of a number (`bound` false and nulls when none does).
+
+    Renders a number read with its bindings; the channel is the `channel` argument or attribute.
+    """
+
+    channel = ""
+
+    bound = serializers.SerializerMethodField()
+    agent_uuid = serializers.SerializerMethodField()
+    agent_name = serializers.SerializerMethodField()
+
+    def __init__(self, *args: Any, channel: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel = channel or self.channel
+
+    def get_bound(self, number: PhoneNumber) -> bool:
+        return number.binding(self.channel) is not None
+
+    @extend_schema_field({**UUID, "nullable": True})
+    def get_agent_uuid(self, number: PhoneNumber) -> str | None:
+        binding = number.binding(self.channel)
+        return str(binding.agent.agent_uuid) if binding is not None else None
+
+    def get_agent_name(self, number: PhoneNumber) -> str | None:
+        binding = number.binding(self.channel)
+        return binding.agent.name if binding is not None else None
+
+
+class TrunkChannelMixin(serializers.Serializer):
+    """The channel's trunk row, or null when the channel has none (purchased bindings, unbound)."""
+
+    trunk = serializers.SerializerMethodField()
+
+    @extend_schema_field(TrunkSerializer(allow_null=True))
+    def get_trunk(self, number: PhoneNumber) -> dict[str, Any] | None:
+        binding = number.binding(self.channel)
+        return TrunkSerializer(binding).data if binding is not None and binding.is_trunk else None
+
+
+class CallChannelSerializer(TrunkChannelMixin, AgentBindingSerializer):
+    channel = Channel.CALL
+    capable = serializers.BooleanField(source="voice_capable")
+    enabled = serializers.BooleanField(source="effective_settings.voice.enabled")
+    channel_limit = serializers.IntegerField(
+        source="effective_settings.voice.channel_limit", allow_null=True, min_value=1
+    )
+    whitelisted_destinations = serializers.ListField(
+        child=serializers.CharField(), source="effective_settings.voice.whitelisted_destinations"
+    )
+
+
+class SmsChannelSerializer(AgentBindingSerializer):
+    channel = Channel.SMS
+    capable = serializers.BooleanField(source="sms_capable")
+    enabled = serializers.BooleanField(source="effective_settings.sms.enabled")
+    channel_limit = serializers.IntegerField(
+        source="effective_settings.sms.channel_limit", allow_null=True, min_value=1
+    )
+    whitelisted_destinations = serializers.ListField(
+        child=serializers.CharField(), source="effective_settings.sms.whitelisted_destinations"
+    )
+
+
+class WhatsappChannelSerializer(TrunkChannelMixin, AgentBindingSerializer):
+    channel = Channel.WHATSAPP
+
+
+class ChannelSettingsSectionSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    channel_limit = serializers.IntegerField(allow_null=True, min_value=1)
+    whitelisted_destinations = serializers.ListField(child=serializers.CharField())
+
+
+class InboundSettingsSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    channel_limit = serializers.IntegerField(allow_null=True, min_value=1)
+
+
+class SnapshotChannelsSerializer(serializers.Serializer):
+    call = CallChannelSerializer(source="*")
+    sms = SmsChannelSerializer(source="*")
+    whatsapp = WhatsappChannelSerializer(source="*")
+    inbound = InboundSettingsSerializer(source="effective_settings.inbound")
+
+
+class SnapshotSerializer(serializers.Serializer):
+    """What the carrier supports, what is enabled, which agent is wired up."""
+
+    phone_number_uuid = serializers.UUIDField()
+    number = schema_field(E164, source="e164")
+    is_external = serializers.BooleanField()
+    source = schema_field(enum(Source.values))
+    channels = SnapshotChannelsSerializer(source="*")
+
+
+# --- list items ----------------------------------------------------------------------------------
+
+
+class ComplianceSerializer(serializers.Serializer):
+    status = schema_field(enum(ComplianceStatus.values), source="compliance_status")
+    requirements = serializers.ListField(child=RawValue(), source="compliance_requirements")
+
+
+class CapabilitiesSerializer(serializers.Serializer):
+    voice = serializers.BooleanField(source="voice_capable")
+    sms = serializers.BooleanField(source="sms_capable")
+    mms = serializers.BooleanField(source="mms_capable")
+    fax = serializers.BooleanField(source="fax_capable")
+    emergency = serializers.BooleanField(source="emergency_capable")
+    local_calling = serializers.BooleanField(source="local_calling_capable")
+
+
+class ChannelSettingsSerializer(serializers.Serializer):
+    voice = ChannelSettingsSectionSerializer()
+    sms = ChannelSettingsSectionSerializer()
+    inbound = InboundSettingsSerializer()
+
+
+class BillingSerializer(serializers.Serializer):
+    monthly_fee = serializers.FloatField(min_value=0)
+    currency = serializers.CharField()
+
+
+class BindingsSerializer(serializers.Serializer):
+    call = AgentBindingSerializer(source="*", channel=Channel.CALL)
+    sms = AgentBindingSerializer(source="*", channel=Channel.SMS)
+    whatsapp = AgentBindingSerializer(source="*", channel=Channel.WHATSAPP)
+
+
+class PhoneNumberSerializer(serializers.Serializer):
+    """A number of the inventory as the lists show it."""
+
+    phone_number_uuid = serializers.UUIDField()
+    number = schema_field(E164, source="e164")
+    country_code = serializers.CharField(allow_blank=True)
+    location = serializers.CharField(allow_blank=True)
+    type = schema_field(enum(NumberType.values))
+    is_external = serializers.BooleanField()
+    source = schema_field(enum(Source.values))
+    status = schema_field(enum(NumberStatus.values))
+    compliance = ComplianceSerializer(source="*")
+    capabilities = CapabilitiesSerializer(source="*")
+    channel_settings = ChannelSettingsSerializer(source="effective_settings")
+    billing = BillingSerializer(source="*")
+    bindings = BindingsSerializer(source="*")
+    purchased_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+# --- the rest ------------------------------------------------------------------------------------
+
+
+class AgentSerializer(serializers.Serializer):
+    agent_uuid = serializers.UUIDField()
+    name = serializers.CharField()
+    status = schema_field(enum(AgentStatus.values))
+    created_at = serializers.DateTimeField()
+
+
+class AgentWrapperSerializer(serializers.Serializer):
+    agent = AgentSerializer(source="*")
+
+
+class EventSerializer(serializers.Serializer):
+    """A `selectors.Event` of the audit trail."""
+
+    at = serializers.DateTimeField()
+    actor = _nullable_string()
+    door = schema_field(enum(Door.values, nullable=True))
+    action = serializers.CharField()
+    channel = schema_field(enum(Channel.values, nullable=True))
+    changes = serializers.DictField(help_text='What changed; secrets appear only as "changed".')
+
+
+class PaginationSerializer(serializers.Serializer):
+    current_page = serializers.IntegerField(min_value=1)
+    per_page = serializers.IntegerField(min_value=1, max_value=100)
+    total = serializers.IntegerField(min_value=0)
+    last_page = serializers.IntegerField(min_value=1)
+
+
+class HealthSerializer(serializers.Serializer):
+    database = serializers.CharField()
+    encryption = serializers.CharField()

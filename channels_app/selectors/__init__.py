@@ -1,0 +1,43 @@
+"""Every read that carries tenancy, one function per question (see each module)."""
+
+from channels_app.selectors.events import Event, number_events, token_events
+from channels_app.selectors.numbers import (
+    binding_get,
+    call_trunks_for_check,
+    credential_flags,
+    number_count,
+    number_get,
+    number_list,
+    number_list_count,
+    trunk_list,
+)
+from channels_app.selectors.tokens import token_by_secret, token_get, token_list
+from channels_app.selectors.workspaces import (
+    agent_get,
+    agent_list,
+    membership_get,
+    memberships_for_user,
+    number_workspace_for_user,
+)
+
+__all__ = [
+    "Event",
+    "agent_get",
+    "agent_list",
+    "binding_get",
+    "call_trunks_for_check",
+    "credential_flags",
+    "membership_get",
+    "memberships_for_user",
+    "number_count",
+    "number_events",
+    "number_get",
+    "number_list",
+    "number_list_count",
+    "number_workspace_for_user",
+    "token_by_secret",
+    "token_events",
+    "token_get",
+    "token_list",
+    "trunk_list",
+]

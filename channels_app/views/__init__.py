@@ -1,0 +1,29 @@
+"""Self-serve pages for customers, under /app/<workspace_slug>/ (see each module)."""
+
+from .bindings import BindingAssignView, BindingDeleteView, PurchasedBindView, TrunkUpdateView
+from .numbers import (
+    HomeView,
+    NumberDetailView,
+    NumberListView,
+    NumberShortLinkView,
+    TrunkCheckView,
+    TrunkRegisterView,
+    WorkspaceHomeView,
+)
+from .tokens import TokenListView, TokenRevokeView
+
+__all__ = [
+    "BindingAssignView",
+    "BindingDeleteView",
+    "HomeView",
+    "NumberDetailView",
+    "NumberListView",
+    "NumberShortLinkView",
+    "PurchasedBindView",
+    "TokenListView",
+    "TokenRevokeView",
+    "TrunkCheckView",
+    "TrunkRegisterView",
+    "TrunkUpdateView",
+    "WorkspaceHomeView",
+]

@@ -1,0 +1,106 @@
+"""What every self-serve page shares: the workspace from the URL through the user's membership,
+the objects the URL names, and the role.
+
+Tenancy: a non-member, or another workspace's number, binding or token, is the same 404 on every
+URL. Viewers read only: write pages and every POST answer 403 (after the 404 checks, so a 403 never
+confirms that something exists).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy
+
+from channels_app import selectors
+from channels_app.audit import Actor, Door
+from channels_app.errors import NotFound
+from channels_app.models import Channel
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+CHANNEL_LABELS = {
+    Channel.CALL: gettext_lazy("Call"),
+    Channel.SMS: gettext_lazy("SMS"),
+    Channel.WHATSAPP: gettext_lazy("WhatsApp"),
+}
+CREDENTIAL_POST_FIELDS = ("sip_username", "sip_password")
+
+
+class WorkspaceMixin:
+    """Resolve the workspace (404 unless a member), then the page's objects (404), then the role (403)."""
+
+    write_page = False  # a form page: viewers are refused on GET too, not only on POST
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            membership = selectors.membership_get(user=request.user, workspace_slug=kwargs["workspace_slug"])
+            if membership is None:
+                raise Http404
+            self.membership = membership
+            self.workspace = membership.workspace
+            self.actor = Actor(door=Door.SELF_SERVE, user=request.user)
+            self.load_objects()
+            if (self.write_page or request.method not in SAFE_METHODS) and not membership.can_write:
+                raise PermissionDenied
+            return super().dispatch(request, *args, **kwargs)
+        except (Http404, NotFound):
+            return render(request, "channels_app/not_found.html", status=404)
+        except PermissionDenied:
+            context = {"workspace": self.workspace, "membership": self.membership}
+            return render(request, "channels_app/forbidden.html", context, status=403)
+
+    def load_objects(self) -> None:
+        """Look up what the URL names (raising NotFound), before any permission decision."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            workspace=self.workspace,
+            membership=self.membership,
+            can_write=self.membership.can_write,
+            memberships=selectors.memberships_for_user(user=self.request.user),
+        )
+        return context
+
+
+class NumberMixin(WorkspaceMixin):
+    """Pages about one number of the workspace."""
+
+    def load_objects(self) -> None:
+        self.number = selectors.number_get(workspace=self.workspace, phone_number_uuid=self.kwargs["phone_number_uuid"])
+
+    def number_url(self) -> str:
+        return reverse("app:number_detail", args=[self.workspace.slug, self.number.phone_number_uuid])
+
+
+class BindingMixin(WorkspaceMixin):
+    """Pages about one (number, channel) binding of the workspace."""
+
+    trunks_only = False
+
+    def load_objects(self) -> None:
+        self.binding = selectors.binding_get(
+            workspace=self.workspace,
+            phone_number_uuid=self.kwargs["phone_number_uuid"],
+            channel=self.kwargs["channel"],
+        )
+        if self.trunks_only and not self.binding.is_trunk:
+            raise Http404
+        self.number = self.binding.phone_number
+
+    def number_url(self) -> str:
+        return reverse("app:number_detail", args=[self.workspace.slug, self.number.phone_number_uuid])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            binding=self.binding,
+            number=self.number,
+            channel_label=CHANNEL_LABELS[self.binding.channel],
+            number_url=self.number_url(),
+            **kwargs,
+        )

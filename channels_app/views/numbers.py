@@ -1,0 +1,282 @@
+"""Self-serve pages about numbers: the list, a number's page, registering a trunk, checking it.
+
+Thin generic views: reads come from selectors, writes go through services as
+`Actor(door=SELF_SERVE, user=...)`, and a service's `DomainError` goes back onto the form.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import suppress
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView, ListView, RedirectView, TemplateView, View
+
+from channels_app import fieldpaths, selectors, services
+from channels_app.audit import Door
+from channels_app.errors import DomainError, NotFound, ValidationFailed
+from channels_app.fieldpaths import add_domain_error
+from channels_app.forms import NumberFilterForm, TrunkRegisterForm
+from channels_app.models import Channel, PhoneNumber
+from channels_app.paginators import CountedPaginator
+from channels_app.sip import HealthStatus
+
+from .base import CHANNEL_LABELS, CREDENTIAL_POST_FIELDS, BindingMixin, NumberMixin, WorkspaceMixin
+
+DOOR_LABELS = dict(Door.choices)
+
+
+class HomeView(LoginRequiredMixin, TemplateView):
+    """/app/: straight to the only workspace, or a chooser for members of several."""
+
+    template_name = "channels_app/home.html"
+
+    def get(self, request, *args, **kwargs):
+        memberships = list(selectors.memberships_for_user(user=request.user))
+        if len(memberships) == 1:
+            return redirect("app:number_list", memberships[0].workspace.slug)
+        return self.render_to_response({"memberships": memberships})
+
+
+class WorkspaceHomeView(WorkspaceMixin, RedirectView):
+    def get_redirect_url(self, *args, **kwargs):
+        return reverse("app:number_list", args=[self.workspace.slug])
+
+
+class NumberShortLinkView(LoginRequiredMixin, RedirectView):
+    """/app/numbers/<uuid>/: the number's page in whichever of the user's workspaces holds it."""
+
+    def get_redirect_url(self, *args, **kwargs):
+        uuid = kwargs["phone_number_uuid"]
+        workspace = selectors.number_workspace_for_user(user=self.request.user, phone_number_uuid=uuid)
+        if workspace is None:
+            raise Http404
+        return reverse("app:number_detail", args=[workspace.slug, uuid])
+
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            return render(request, "channels_app/not_found.html", status=404)
+
+
+class NumberListView(WorkspaceMixin, ListView):
+    """Every number of the workspace with its per-channel state; filters, search, pagination."""
+
+    template_name = "channels_app/number_list.html"
+    paginate_by = 20
+    # The agent filter offers this many agents by name: agents grow with the inventory (one
+    # number per channel each) and a select of every agent made the page grow with it.
+    agent_filter_limit = 200
+
+    def filter_agents(self) -> list:
+        """The agents the filter offers: the first `agent_filter_limit` by name, and the chosen one."""
+        agents = list(selectors.agent_list(workspace=self.workspace)[: self.agent_filter_limit + 1])
+        self.agents_truncated = len(agents) > self.agent_filter_limit
+        agents = agents[: self.agent_filter_limit]
+        chosen = self.request.GET.get("agent")
+        if chosen and all(str(agent.agent_uuid) != chosen for agent in agents):
+            with suppress(NotFound):  # unknown: the form refuses it as an invalid choice
+                agents.append(selectors.agent_get(workspace=self.workspace, agent_uuid=chosen))
+        return agents
+
+    def get_queryset(self):
+        self.agents = self.filter_agents()
+        self.filter_form = NumberFilterForm(self.request.GET or None, agents=self.agents)
+        if self.agents_truncated:
+            self.filter_form.fields["agent"].help_text = _("The first %(n)d agents by name.") % {
+                "n": self.agent_filter_limit
+            }
+        self.filters = self.filter_form.filters() if self.filter_form.is_bound and self.filter_form.is_valid() else {}
+        try:
+            return selectors.number_list(workspace=self.workspace, **self.filters)
+        except ValidationFailed as exc:
+            add_domain_error(self.filter_form, exc)
+            self.filters = None
+            return PhoneNumber.objects.none()
+
+    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
+        if self.filters is None:  # refused filters: an empty list
+            return super().get_paginator(queryset, per_page, orphans, allow_empty_first_page, **kwargs)
+        total = selectors.number_list_count(workspace=self.workspace, **self.filters)
+        return CountedPaginator(queryset, per_page, count=total, orphans=orphans, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(filter_form=self.filter_form, agents=self.agents, **kwargs)
+
+
+@method_decorator(sensitive_post_parameters(*CREDENTIAL_POST_FIELDS), name="dispatch")
+class TrunkRegisterView(WorkspaceMixin, FormView):
+    """Register an external number on a channel (the API's POST /phone-numbers/trunks)."""
+
+    template_name = "channels_app/trunk_form.html"
+    form_class = TrunkRegisterForm
+    write_page = True
+
+    def get_initial(self):
+        channel = self.request.GET.get("channel")
+        return {
+            "phone_number": self.request.GET.get("phone_number", ""),
+            "channel": channel if channel in (Channel.CALL, Channel.WHATSAPP) else Channel.CALL,
+        }
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "agents": selectors.agent_list(workspace=self.workspace)}
+
+    def form_valid(self, form):
+        typed_number = form.cleaned_data["phone_number"]
+        try:
+            binding = services.trunk_register(workspace=self.workspace, actor=self.actor, **form.service_kwargs())
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            existing = None
+            if exc.code == "NUMBER_ALREADY_BOUND":  # always a number of this workspace: offer a way to it
+                existing = selectors.number_get(workspace=self.workspace, number=typed_number)
+            return self.render_to_response(self.get_context_data(form=form, existing_number=existing))
+        number = binding.phone_number
+        messages.success(
+            self.request,
+            _("%(number)s is registered on %(channel)s and answered by %(agent)s.")
+            % {
+                "number": number.number.as_international,
+                "channel": CHANNEL_LABELS[binding.channel],
+                "agent": binding.agent.name,
+            },
+        )
+        return redirect("app:number_detail", self.workspace.slug, number.phone_number_uuid)
+
+
+def _display_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if value is None or value == "":
+        return "—"
+    return str(value)
+
+
+# A number's first history row lists every column; the page names only what identifies it.
+_NUMBER_CREATED_KEYS = ("number", "source", "country_code", "type", "location")
+# Shown in the "What" column already.
+_NOT_SHOWN_AS_CHANGE = {"channel"}
+
+
+def _event_rows(events: list[selectors.Event]) -> list[dict[str, Any]]:
+    """Events as the page shows them: agent names instead of UUIDs, secrets only as "changed"."""
+    rows = []
+    for event in events:
+        changes = event.changes
+        if event.channel is None and "number" in changes:
+            changes = {key: changes[key] for key in _NUMBER_CREATED_KEYS if key in changes}
+        change_list = []
+        for key, value in changes.items():
+            if key in _NOT_SHOWN_AS_CHANGE:
+                continue
+            if key == "agent_uuid":
+                value = event.agent_name or value
+            change_list.append((fieldpaths.label(key), _display_value(value)))
+        rows.append(
+            {
+                "event": event,
+                "at": event.at,
+                "actor": event.actor,
+                "door": event.door,
+                "door_label": DOOR_LABELS.get(event.door, event.door or "—"),
+                "action_label": event.action.replace("_", " "),
+                "channel_label": CHANNEL_LABELS.get(event.channel, ""),
+                "change_list": change_list,
+            }
+        )
+    return rows
+
+
+class NumberDetailView(NumberMixin, TemplateView):
+    """The number's channels (what its Snapshot says), their actions, and the activity history."""
+
+    template_name = "channels_app/number_detail.html"
+    events_per_page = 20
+
+    def channels(self) -> list[dict[str, Any]]:
+        """The three channel cards, in order: the binding, the settings section, what can be done."""
+        number = self.number
+        cards = []
+        for channel, section, capable in (
+            (Channel.CALL, "voice", number.voice_capable),
+            (Channel.SMS, "sms", number.sms_capable),
+            (Channel.WHATSAPP, None, True),
+        ):
+            cards.append(
+                {
+                    "key": channel,
+                    "label": CHANNEL_LABELS[channel],
+                    "binding": number.binding(channel),
+                    "settings": number.effective_settings[section] if section else None,
+                    "capable": capable,
+                    "can_add_trunk": number.is_external and channel in (Channel.CALL, Channel.WHATSAPP),
+                    "can_bind": not number.is_external and channel != Channel.WHATSAPP and capable,
+                }
+            )
+        return cards
+
+    def get_context_data(self, **kwargs):
+        events = selectors.number_events(number=self.number)
+        page = Paginator(events, self.events_per_page).get_page(self.request.GET.get("page"))
+        return super().get_context_data(
+            number=self.number,
+            channels=self.channels(),
+            inbound=self.number.effective_settings["inbound"],
+            events_page=page,
+            events=_event_rows(list(page.object_list)),
+            trunk_check={
+                "timeout": settings.SIP_CHECK_TIMEOUT_SECONDS,
+                "interval": settings.SIP_CHECK_MIN_INTERVAL_SECONDS,
+            },
+            **kwargs,
+        )
+
+
+class TrunkCheckView(BindingMixin, View):
+    """The "Check now" button of a call trunk: POST runs services.trunk_check, then the number page.
+
+    The result is stored on the trunk and shown by the number page (post/redirect/get: a reload
+    never checks again). The check waits on the network for a few seconds, outside any
+    transaction. A refusal (checked moments ago, no gateway) comes back as a plain message.
+    """
+
+    write_page = True
+    trunks_only = True
+
+    def load_objects(self) -> None:
+        super().load_objects()
+        if self.binding.channel != Channel.CALL:
+            raise Http404  # a WhatsApp trunk has no SIP gateway to check
+
+    def result_url(self) -> str:
+        return self.number_url() + "#trunk-check"
+
+    def get(self, request, *args, **kwargs):
+        return HttpResponseRedirect(self.result_url())
+
+    def post(self, request, *args, **kwargs):
+        try:
+            binding = services.trunk_check(
+                workspace=self.workspace, actor=self.actor, phone_number=self.number.e164, channel=Channel.CALL
+            )
+        except DomainError as exc:
+            messages.error(request, exc.details if exc.code == "VALIDATION_ERROR" else exc.text)
+            return HttpResponseRedirect(self.result_url())
+        level = messages.SUCCESS if binding.health_status == HealthStatus.OK else messages.WARNING
+        result = binding.get_health_status_display()
+        messages.add_message(request, level, _("Trunk checked: %(result)s.") % {"result": result})
+        return HttpResponseRedirect(self.result_url())
