@@ -196,11 +196,16 @@ PRINT_DATABASE_OPTIONS = (
 
 
 @pytest.mark.parametrize(
-    ("prepared", "expected"),
-    [(None, "[('prepare_threshold', 5), ('server_side_binding', True)]"), ("false", "[]")],
+    ("prepared", "query", "expected"),
+    [
+        (None, "", "[('prepare_threshold', 5), ('server_side_binding', True)]"),
+        ("false", "", "[]"),
+        (None, "?sslmode=require", "[('prepare_threshold', 5), ('server_side_binding', True), ('sslmode', 'require')]"),
+        ("false", "?sslmode=require", "[('sslmode', 'require')]"),
+    ],
 )
-def test_postgresql_prepares_its_statements_unless_told_not_to(prepared, expected, tmp_path):
-    env = {"DEBUG": "true", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused"}
+def test_postgresql_prepares_its_statements_unless_told_not_to(prepared, query, expected, tmp_path):
+    env = {"DEBUG": "true", "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/unused{query}"}
     if prepared is not None:
         env["DATABASE_PREPARED"] = prepared
     result = manage("shell", "-c", PRINT_DATABASE_OPTIONS, var_dir=tmp_path, **env)
@@ -223,6 +228,14 @@ def test_the_default_database_is_a_sqlite_file_in_the_local_state_directory(data
         f"django.db.backends.sqlite3 {tmp_path / 'db.sqlite3'} 60 True",
         "['init_command', 'timeout', 'transaction_mode']",
     ]
+
+
+def test_sqlite_options_given_in_the_url_win_over_the_defaults(tmp_path):
+    url = f"sqlite:///{tmp_path / 'other.sqlite3'}?timeout=5"
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS']['timeout'])"
+    result = manage("shell", "--no-imports", "-c", code, var_dir=tmp_path, DEBUG="true", DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "5"
 
 
 def test_connections_are_kept_for_conn_max_age_seconds(tmp_path):

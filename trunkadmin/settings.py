@@ -160,6 +160,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),  # options in DATABASE_URL's query win
     }
     # Connections persist (CONN_MAX_AGE) as for PostgreSQL: the last connection to close a WAL
     # database checkpoints it with an fsync, which cost every write request ~30 ms when each
@@ -168,7 +169,11 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.b
     # Server-side parameters and prepared statements (psycopg 3): a statement run 5 times on a
     # connection is parsed and planned once (docs/performance.md). Behind a pooler that cannot
     # keep prepared statements (PgBouncer before 1.21 in transaction mode): DATABASE_PREPARED=false.
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+        **DATABASES["default"].get("OPTIONS", {}),  # e.g. ?sslmode=require
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
