@@ -92,6 +92,14 @@ def test_an_unclear_boolean_or_number_stops_the_start_naming_the_variable(name, 
     assert message in last_line
 
 
+@pytest.mark.parametrize(("value", "expected"), [("YES", "True"), ("on", "True"), ("Off", "False"), ("", "False")])
+def test_yes_and_no_words_read_as_booleans(value, expected, tmp_path):
+    code = "from django.conf import settings; print(settings.SIP_CHECK_ALLOW_PRIVATE)"
+    result = manage("shell", "--no-imports", "-c", code, var_dir=tmp_path, DEBUG="true", SIP_CHECK_ALLOW_PRIVATE=value)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
 PRINT_LISTS = "from django.conf import settings; print(settings.ALLOWED_HOSTS, len(settings.FIELD_ENCRYPTION_KEY))"
 
 
