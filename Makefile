@@ -10,24 +10,31 @@ PORT ?= 8000
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/trunkadmin
 
 .PHONY: help install install-dev run serve migrate seed token test lint format check-migrations \
-        test-sqlite test-postgres bench clean
+        test-sqlite test-postgres bench lock clean
 
 help:
 	@echo "make run    install, migrate, seed the demo workspace and serve on http://$(HOST):$(PORT)"
 	@echo "make test   lint, migrations check, the suite on SQLite and on PostgreSQL, browser tests"
 	@echo "make bench  benchmarks (figures go to docs/performance.md)"
+	@echo "make lock   regenerate requirements*.lock from requirements*.txt (after editing one)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.installed-runtime: requirements.txt | $(PY)
-	$(PIP) install --quiet -r requirements.txt
+# Installs come from the lock files: every transitive dependency pinned, with its hashes.
+$(VENV)/.installed-runtime: requirements.lock | $(PY)
+	$(PIP) install --quiet --require-hashes -r requirements.lock
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
-	$(PIP) install --quiet -r requirements-dev.txt
+# requirements-dev.lock holds the runtime set too, at the same versions.
+$(VENV)/.installed-dev: requirements-dev.lock | $(PY)
+	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
 	touch $@ $(VENV)/.installed-runtime
+
+$(VENV)/.installed-bench: requirements-bench.lock $(VENV)/.installed-dev
+	$(PIP) install --quiet --require-hashes -r requirements-bench.lock
+	touch $@
 
 install: $(VENV)/.installed-runtime
 install-dev: $(VENV)/.installed-dev
@@ -74,9 +81,19 @@ test-postgres: install-dev
 test: lint check-migrations test-sqlite test-postgres
 
 # BENCH_ARGS="--quick" for a short run, "--million" to add 1,000,000 numbers on PostgreSQL.
-bench: install-dev
-	$(PIP) install --quiet -r requirements-bench.txt
+bench: $(VENV)/.installed-bench
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# The lock files, resolved for CPython 3.11 on Linux x86_64 (this machine and CI), from PyPI.
+# Versions already locked are kept; LOCK_ARGS="--upgrade-package NAME" (or "--upgrade") moves them.
+# Each lock is constrained by the one before it, so the three agree on every shared package.
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --no-strip-markers \
+	--python-version 3.11 --python-platform x86_64-manylinux_2_28 --custom-compile-command "make lock" $(LOCK_ARGS)
+
+lock: install-dev
+	$(UV_COMPILE) requirements.txt -o requirements.lock
+	$(UV_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(UV_COMPILE) requirements-dev.txt requirements-bench.txt -c requirements-dev.lock -o requirements-bench.lock
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache test-output

@@ -352,13 +352,13 @@ def use_database(url: str) -> None:
     PostgreSQL prepared statements stay warm. Closing and reopening at every switch would
     measure a cold connection every 25 requests, which no deployment does.
     """
-    import dj_database_url
+    import environ
     from django.db import connections
     from django.db.utils import load_backend
 
     wrapper = _CONNECTIONS.get(url)
     if wrapper is None:
-        settings = {**connections["default"].settings_dict, "NAME": dj_database_url.parse(url)["NAME"]}
+        settings = {**connections["default"].settings_dict, "NAME": environ.Env.db_url_config(url)["NAME"]}
         wrapper = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, "default")
         _CONNECTIONS[url] = wrapper
     connections["default"] = wrapper

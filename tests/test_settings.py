@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from trunkadmin.env import dev_secrets
 from trunkadmin.settings_test import TEST_FIELD_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,10 +72,51 @@ def test_production_refuses_a_malformed_encryption_key(tmp_path):
     assert "not-a-key" not in result.stderr
 
 
-def test_an_unclear_debug_value_is_refused(tmp_path):
-    result = manage("check", var_dir=tmp_path, DEBUG="maybe")
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be true or false, not 'maybe'."),
+        ("SECURE_SSL_REDIRECT", "2", "SECURE_SSL_REDIRECT must be true or false, not '2'."),
+        ("CONN_MAX_AGE", "soon", "CONN_MAX_AGE must be a whole number, not 'soon'."),
+        ("AXES_FAILURE_LIMIT", "1_000", "AXES_FAILURE_LIMIT must be a whole number, not '1_000'."),
+        ("SIP_CHECK_TIMEOUT_MS", "\u0664\u0660\u0660\u0660", "SIP_CHECK_TIMEOUT_MS must be a whole number"),
+    ],
+    ids=["unclear-boolean", "number-as-boolean", "word-as-number", "underscored-number", "arabic-indic-digits"],
+)
+def test_an_unclear_boolean_or_number_stops_the_start_naming_the_variable(name, value, message, tmp_path):
+    env = {"DEBUG": "false", "SECRET_KEY": "s" * 50, "FIELD_ENCRYPTION_KEY": TEST_FIELD_KEYS[0], name: value}
+    result = manage("check", var_dir=tmp_path, **env)
     assert result.returncode != 0
-    assert "DEBUG must be true or false" in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert message in last_line
+
+
+@pytest.mark.parametrize(("value", "expected"), [("YES", "True"), ("on", "True"), ("Off", "False"), ("", "False")])
+def test_yes_and_no_words_read_as_booleans(value, expected, tmp_path):
+    code = "from django.conf import settings; print(settings.SIP_CHECK_ALLOW_PRIVATE)"
+    result = manage("shell", "--no-imports", "-c", code, var_dir=tmp_path, DEBUG="true", SIP_CHECK_ALLOW_PRIVATE=value)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
+PRINT_LISTS = "from django.conf import settings; print(settings.ALLOWED_HOSTS, len(settings.FIELD_ENCRYPTION_KEY))"
+
+
+def test_lists_are_split_on_commas_and_trimmed(tmp_path):
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        PRINT_LISTS,
+        var_dir=tmp_path,
+        DEBUG="false",
+        SECRET_KEY="s" * 50,
+        FIELD_ENCRYPTION_KEY=f" {TEST_FIELD_KEYS[1]} , {TEST_FIELD_KEYS[0]},",
+        ALLOWED_HOSTS="a.example.com, b.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['a.example.com', 'b.example.com'] 2"
 
 
 def test_production_starts_with_its_secrets_and_a_key_list(tmp_path):
@@ -128,12 +168,28 @@ def test_development_keys_from_the_environment_win_over_the_generated_file(tmp_p
 
 
 def test_the_generated_file_only_fills_in_what_is_missing(tmp_path):
-    path = tmp_path / "dev-secrets.env"
-    path.write_text(f"# kept\nFIELD_ENCRYPTION_KEY={TEST_FIELD_KEYS[0]}\n")
-    values = dev_secrets(path)
-    assert values["FIELD_ENCRYPTION_KEY"] == TEST_FIELD_KEYS[0]
-    assert len(values["SECRET_KEY"]) >= 50
-    assert dev_secrets(path) == values
+    secrets_file = tmp_path / "dev-secrets.env"
+    secrets_file.write_text(f"# kept\nFIELD_ENCRYPTION_KEY={TEST_FIELD_KEYS[0]}\n")
+    first = manage("shell", "--no-imports", "-c", PRINT_KEY_DIGESTS, var_dir=tmp_path, DEBUG="true")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[1] == hashlib.sha256(TEST_FIELD_KEYS[0].encode()).hexdigest()
+    lines = secrets_file.read_text().splitlines()
+    assert lines[:2] == ["# kept", f"FIELD_ENCRYPTION_KEY={TEST_FIELD_KEYS[0]}"]
+    assert len(lines) == 3
+    assert lines[2].startswith("SECRET_KEY=")
+    assert len(lines[2].split("=", 1)[1]) >= 50
+    assert first.stdout.splitlines()[0] == hashlib.sha256(lines[2].split("=", 1)[1].encode()).hexdigest()
+    second = manage("shell", "--no-imports", "-c", PRINT_KEY_DIGESTS, var_dir=tmp_path, DEBUG="true")
+    assert second.stdout == first.stdout
+    assert secrets_file.read_text().splitlines() == lines
+
+
+def test_development_treats_an_empty_secret_as_missing(tmp_path):
+    first = manage("shell", "--no-imports", "-c", PRINT_KEY_DIGESTS, var_dir=tmp_path, DEBUG="true")
+    assert first.returncode == 0, first.stderr
+    empty = manage("shell", "--no-imports", "-c", PRINT_KEY_DIGESTS, var_dir=tmp_path, DEBUG="true", SECRET_KEY="")
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout == first.stdout, "the generated key, not an empty one"
 
 
 def test_the_local_state_directory_is_not_tracked_by_git():
@@ -148,13 +204,49 @@ PRINT_DATABASE_OPTIONS = (
 
 
 @pytest.mark.parametrize(
-    ("prepared", "expected"),
-    [(None, "[('prepare_threshold', 5), ('server_side_binding', True)]"), ("false", "[]")],
+    ("prepared", "query", "expected"),
+    [
+        (None, "", "[('prepare_threshold', 5), ('server_side_binding', True)]"),
+        ("false", "", "[]"),
+        (None, "?sslmode=require", "[('prepare_threshold', 5), ('server_side_binding', True), ('sslmode', 'require')]"),
+        ("false", "?sslmode=require", "[('sslmode', 'require')]"),
+    ],
 )
-def test_postgresql_prepares_its_statements_unless_told_not_to(prepared, expected, tmp_path):
-    env = {"DEBUG": "true", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused"}
+def test_postgresql_prepares_its_statements_unless_told_not_to(prepared, query, expected, tmp_path):
+    env = {"DEBUG": "true", "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/unused{query}"}
     if prepared is not None:
         env["DATABASE_PREPARED"] = prepared
     result = manage("shell", "-c", PRINT_DATABASE_OPTIONS, var_dir=tmp_path, **env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+PRINT_DATABASE = (
+    "from django.conf import settings; db = settings.DATABASES['default']; "
+    "print(db['ENGINE'], db['NAME'], db['CONN_MAX_AGE'], db['CONN_HEALTH_CHECKS']); print(sorted(db['OPTIONS']))"
+)
+
+
+@pytest.mark.parametrize("database_url", [None, ""], ids=["unset", "empty"])
+def test_the_default_database_is_a_sqlite_file_in_the_local_state_directory(database_url, tmp_path):
+    env = {"DEBUG": "true"} if database_url is None else {"DEBUG": "true", "DATABASE_URL": database_url}
+    result = manage("shell", "--no-imports", "-c", PRINT_DATABASE, var_dir=tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"django.db.backends.sqlite3 {tmp_path / 'db.sqlite3'} 60 True",
+        "['init_command', 'timeout', 'transaction_mode']",
+    ]
+
+
+def test_sqlite_options_given_in_the_url_win_over_the_defaults(tmp_path):
+    url = f"sqlite:///{tmp_path / 'other.sqlite3'}?timeout=5"
+    code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS']['timeout'])"
+    result = manage("shell", "--no-imports", "-c", code, var_dir=tmp_path, DEBUG="true", DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "5"
+
+
+def test_connections_are_kept_for_conn_max_age_seconds(tmp_path):
+    result = manage("shell", "--no-imports", "-c", PRINT_DATABASE, var_dir=tmp_path, DEBUG="true", CONN_MAX_AGE="0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"django.db.backends.sqlite3 {tmp_path / 'db.sqlite3'} 0 True"

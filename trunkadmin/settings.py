@@ -1,4 +1,4 @@
-"""Settings for trunkadmin, read from the environment (see README "Configuration").
+"""Settings for trunkadmin, read from the environment through django-environ (see README "Configuration").
 
 DEBUG=true (what `make run` uses) generates missing secrets once into var/dev-secrets.env.
 DEBUG=false refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEY.
@@ -6,38 +6,95 @@ DEBUG=false refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEY.
 
 from __future__ import annotations
 
-import os
+import re
+import secrets
 from pathlib import Path
 
-import dj_database_url
+import environ
+from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from trunkadmin.env import dev_secrets, env_bool, env_int, env_list
+
+class Env(environ.Env):
+    """django-environ's reader, strict about booleans and whole numbers.
+
+    environ.Env reads every word it does not know as false (DEBUG=maybe would quietly turn DEBUG
+    off) and lets int() fail without naming the variable: here both stop the start, naming it.
+    """
+
+    BOOLEAN_FALSE_STRINGS = ("false", "off", "no", "n", "0", "")
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var} {exc}.") from None
+
+    @classmethod
+    def parse_value(cls, value, cast):
+        if cast is bool:
+            word = value.strip().lower()
+            if word not in cls.BOOLEAN_TRUE_STRINGS + cls.BOOLEAN_FALSE_STRINGS:
+                raise ValueError(f"must be true or false, not {value!r}")
+            return word in cls.BOOLEAN_TRUE_STRINGS
+        if cast is int and not re.fullmatch(r"-?[0-9]+", value.strip()):
+            # int() would also take "1_000" and digits of other scripts.
+            raise ValueError(f"must be a whole number, not {value!r}")
+        return super().parse_value(value, cast)
+
+
+env = Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state (SQLite file, generated development secrets); never committed.
-VAR_DIR = Path(os.environ.get("TRUNKADMIN_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR = Path(env.str("TRUNKADMIN_VAR_DIR", default="") or BASE_DIR / "var")
 
-DEBUG = env_bool("DEBUG", False)
+DEBUG = env.bool("DEBUG", default=False)
 
-_secrets = {key: os.environ.get(key, "") for key in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY")}
-if DEBUG and not all(_secrets.values()):
-    _generated = dev_secrets(VAR_DIR / "dev-secrets.env")
-    _secrets = {key: value or _generated[key] for key, value in _secrets.items()}
-_missing = [key for key, value in _secrets.items() if not value]
+
+def load_dev_secrets(path: Path) -> None:
+    """Put SECRET_KEY and FIELD_ENCRYPTION_KEY into the environment where it lacks them (DEBUG only).
+
+    They come from `path`, an untracked file (mode 0600) into which the missing ones are generated
+    once, so restarts keep the same keys and stored credentials stay readable.
+    """
+    makers = {
+        "SECRET_KEY": lambda: secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
+    }
+    for name in makers:
+        if not env.str(name, default=""):
+            env.ENVIRON.pop(name, None)  # set but empty counts as missing
+    Env.read_env(path)  # fills in only what the environment does not set
+    generated = {name: make() for name, make in makers.items() if name not in env}
+    if generated:
+        header = "" if path.exists() else "# Development secrets, generated once. Never commit this file.\n"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        with path.open("a") as file:
+            file.write(header + "".join(f"{name}={value}\n" for name, value in generated.items()))
+        path.chmod(0o600)
+        Env.read_env(path)
+
+
+if DEBUG:
+    load_dev_secrets(VAR_DIR / "dev-secrets.env")
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+# Comma-separated Fernet keys, newest first: the first encrypts, all of them decrypt.
+FIELD_ENCRYPTION_KEY = env.list("FIELD_ENCRYPTION_KEY", cast=str.strip, default=[])
+_missing = [
+    name for name, value in (("SECRET_KEY", SECRET_KEY), ("FIELD_ENCRYPTION_KEY", FIELD_ENCRYPTION_KEY)) if not value
+]
 if _missing:
     raise ImproperlyConfigured(
         f"Missing required setting(s): {', '.join(_missing)}. Set them in the environment "
         "(see README, 'Configuration'), or run with DEBUG=true for local development."
     )
 
-SECRET_KEY = _secrets["SECRET_KEY"]
-# Comma-separated Fernet keys, newest first: the first encrypts, all of them decrypt.
-FIELD_ENCRYPTION_KEY = [key.strip() for key in _secrets["FIELD_ENCRYPTION_KEY"].split(",") if key.strip()]
-
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", cast=str.strip, default=["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", cast=str.strip, default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -90,13 +147,10 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
+_database_url = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"  # empty: unset
+DATABASES = {"default": env.db_url_config(_database_url)}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if DATABASES["default"]["NAME"] != ":memory:":
         Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
@@ -106,20 +160,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),  # options in DATABASE_URL's query win
     }
     # Connections persist (CONN_MAX_AGE) as for PostgreSQL: the last connection to close a WAL
     # database checkpoints it with an fsync, which cost every write request ~30 ms when each
     # request closed its connection (docs/performance.md).
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED", True):
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_PREPARED", default=True):
     # Server-side parameters and prepared statements (psycopg 3): a statement run 5 times on a
     # connection is parsed and planned once (docs/performance.md). Behind a pooler that cannot
     # keep prepared statements (PgBouncer before 1.21 in transaction mode): DATABASE_PREPARED=false.
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+    DATABASES["default"]["OPTIONS"] = {
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+        **DATABASES["default"].get("OPTIONS", {}),  # e.g. ?sslmode=require
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared across workers when REDIS_URL is set (throttling, idempotency) -----------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -140,14 +199,14 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/app/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"  # a page that explains the pause (HTTP 429)
-AXES_VERBOSE = env_bool("AXES_VERBOSE", False)
+AXES_VERBOSE = env.bool("AXES_VERBOSE", default=False)
 # Behind a TLS proxy, the client address is the last hop the proxy appends.
-AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
+AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 # --- Internationalisation ---------------------------------------------------------------------
@@ -171,11 +230,16 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security -------------------------------------------------------------------------------
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("SECURE_HSTS_SECONDS", 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_HSTS_SECONDS = 0 if DEBUG else env.int("SECURE_HSTS_SECONDS", default=31536000)
+# Both reach past this application, so they are the operator's choice: includeSubDomains forces
+# HTTPS on every subdomain of the host, and the preload list (which also needs includeSubDomains)
+# takes months to leave. Django's deploy check warns while they are off (W005, W021); off is the
+# documented default here (docs/deployment.md), so those two warnings are silenced.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -216,9 +280,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 # Requests per token, e.g. "600/minute"; counted in the default cache (Redis when REDIS_URL is set).
-API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "600/minute")
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/minute")
 # How long a response is kept for replay under its Idempotency-Key.
-API_IDEMPOTENCY_TTL_SECONDS = env_int("API_IDEMPOTENCY_TTL_SECONDS", 24 * 60 * 60)
+API_IDEMPOTENCY_TTL_SECONDS = env.int("API_IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "trunkadmin API",
@@ -244,13 +308,13 @@ SPECTACULAR_SETTINGS = {
 # --- Trunk check (docs/sip-check.md) ---------------------------------------------------------
 # Private, loopback, link-local, multicast and reserved addresses are refused unless this is on
 # (tests, and private deployments whose trunks live on an internal network).
-SIP_CHECK_ALLOW_PRIVATE = env_bool("SIP_CHECK_ALLOW_PRIVATE", False)
+SIP_CHECK_ALLOW_PRIVATE = env.bool("SIP_CHECK_ALLOW_PRIVATE", default=False)
 # The whole check (every gateway, name lookups included) ends within this time.
-SIP_CHECK_TIMEOUT_SECONDS = env_int("SIP_CHECK_TIMEOUT_MS", 4000) / 1000
+SIP_CHECK_TIMEOUT_SECONDS = env.int("SIP_CHECK_TIMEOUT_MS", default=4000) / 1000
 if not 0 < SIP_CHECK_TIMEOUT_SECONDS <= 10:
     raise ImproperlyConfigured("SIP_CHECK_TIMEOUT_MS must be between 1 and 10000.")
 # One check per trunk in this many seconds, across every worker (settled in the database).
-SIP_CHECK_MIN_INTERVAL_SECONDS = env_int("SIP_CHECK_MIN_INTERVAL_SECONDS", 30)
+SIP_CHECK_MIN_INTERVAL_SECONDS = env.int("SIP_CHECK_MIN_INTERVAL_SECONDS", default=30)
 
 # --- Audit trail ----------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
@@ -266,7 +330,7 @@ LOGGING = {
             "filters": ["scrub_secrets"],
         },
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
