@@ -188,7 +188,9 @@ class PhoneNumber(models.Model):
 
     @property
     def e164(self) -> str:
-        return str(self.number)
+        # as_e164 formats without asking phonenumbers whether the number is valid (str() does,
+        # which for a +1 number tries every region sharing the code); stored numbers are valid.
+        return self.number.as_e164
 
     @property
     def is_external(self) -> bool:

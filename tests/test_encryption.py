@@ -191,7 +191,7 @@ def test_a_wrong_key_raises_the_typed_error_and_never_returns_ciphertext(busy_hi
             with pytest.raises(CredentialDecryptionError):
                 write()
         # Lists never load encrypted columns: they keep working.
-        listed = [PhoneNumberSerializer(n).data for n in selectors.number_list(workspace=workspace_a)]
+        listed = [PhoneNumberSerializer(n).data for n in selectors.number_list(workspace=workspace_a)[0:100]]
         assert [item["number"] for item in listed] == ["+12345678901"]
         assert not check_stored_values(sample=None).ok
     assert raw_dump() == before, "no row may change under a wrong key"

@@ -1,6 +1,6 @@
 """The inventory counters (migration 0004) always equal a count of the rows, whatever wrote them.
 
-The lists read their totals from them (selectors.number_count), so a drift would be a wrong
+The lists read their totals from them (NumberListing.count through selectors.number_list), so a drift would be a wrong
 `total` in the API and on the numbers page.
 """
 
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.django_db
 
 def counted(workspace: Workspace) -> dict[str | None, int]:
     return {
-        None: selectors.number_count(workspace=workspace),
-        **{source: selectors.number_count(workspace=workspace, source=source) for source in Source.values},
+        None: selectors.number_list(workspace=workspace).count(),
+        **{source: selectors.number_list(workspace=workspace, source=source).count() for source in Source.values},
     }
 
 

@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from channels_app import selectors, services, tokens
 from channels_app.audit import Actor
-from channels_app.models import Agent, ApiToken, ChannelBinding, InventoryCount, PhoneNumber
-from channels_app.selectors.numbers import listed_bindings, snapshot_bindings
+from channels_app.models import Agent, ApiToken, ChannelBinding, PhoneNumber
+from channels_app.selectors import sql
 from tests.admin_support import BINDINGS_URL, NUMBERS_URL
 
 pytestmark = pytest.mark.django_db
@@ -210,17 +210,28 @@ def test_a_trunk_write_costs_the_same_queries_at_5_and_at_60_numbers(client, tok
 INVENTORY_TABLES = ("channels_app_phonenumber", "channels_app_channelbinding", "channels_app_agent")
 
 
-def plan(queryset) -> str:
-    """The query plan, made deterministic: PostgreSQL is told to avoid sequential scans and sorts
-    when it can (on a few rows it would rightly prefer them), so what remains is what no index
-    can serve. SQLite's planner does not weigh table sizes without ANALYZE statistics."""
+def plan(query) -> str:
+    """The query plan of a queryset or of a statement (SQL, params), made deterministic:
+    PostgreSQL is told to avoid sequential scans and sorts when it can (on a few rows it would
+    rightly prefer them), so what remains is what no index can serve. SQLite's planner does not
+    weigh table sizes without ANALYZE statistics."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute("SET LOCAL enable_sort = off")
-        return queryset.explain(costs=False)
+    if not isinstance(query, tuple):
+        text = query.explain(costs=False) if connection.vendor == "postgresql" else query.explain()
+    else:
+        statement, params = query
+        prefix = "EXPLAIN (COSTS OFF) " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+        with connection.cursor() as cursor:
+            cursor.execute(prefix + statement, params)
+            rows = cursor.fetchall()
+        text = "\n".join(row[0] if connection.vendor == "postgresql" else " ".join(map(str, row)) for row in rows)
+    if connection.vendor == "postgresql":
+        return text
     # Each line is "id parent notused detail"; the ids depend on the query's length, not its plan.
-    return "\n".join(re.sub(r"^\d+ \d+ \d+ ", "", line) for line in queryset.explain().splitlines())
+    return "\n".join(re.sub(r"^\d+ \d+ \d+ ", "", line) for line in text.splitlines())
 
 
 def whole_table_work(text: str) -> list[str]:
@@ -239,19 +250,32 @@ def whole_table_work(text: str) -> list[str]:
 
 def key_queries(workspace, trunk) -> dict[str, object]:
     """The queries behind the lists, the snapshots, the count, the token, the admin search and the
-    look-ups of every write, as the selectors and services build them."""
+    look-ups of every write: the explicit statements (with their parameters) and the querysets."""
     number = trunk.phone_number
-    page_ids = list(selectors.number_list(workspace=workspace)[:15].values_list("pk", flat=True))
+    ws = workspace.pk
+    listing = sql.NumberListing(workspace_id=ws)
+    page_ids = [n.pk for n in listing[0:15]]
+
+    def number_param(name, value):
+        return PhoneNumber._meta.get_field(name).get_db_prep_value(value, connection)
+
+    def listed(**filters):
+        return sql.NumberListing(workspace_id=ws, **filters).page_sql(limit=15, offset=0)
+
     return {
-        "number list page": selectors.number_list(workspace=workspace)[:15],
-        "number list page of a source": selectors.number_list(workspace=workspace, source="purchased")[:15],
-        "trunk list page": selectors.trunk_list(workspace=workspace)[:15],
-        "number list page by channel": selectors.number_list(workspace=workspace, channel="call")[:15],
-        "bindings of a list page": listed_bindings().filter(phone_number_id__in=page_ids),
-        "list total": InventoryCount.objects.filter(workspace=workspace),
-        "snapshot by uuid": PhoneNumber.objects.filter(workspace=workspace, phone_number_uuid=number.phone_number_uuid),
-        "snapshot by number": PhoneNumber.objects.filter(workspace=workspace, number=number.e164),
-        "bindings of a snapshot": snapshot_bindings().filter(phone_number_id__in=[number.pk]),
+        "number list page": listed(),
+        "number list page of a source": listed(source="purchased"),
+        "trunk list page": listed(source="external"),
+        "number list page by channel": listed(channel="call"),
+        "number list page by agent": listed(agent_uuid=trunk.agent.agent_uuid),
+        "bindings of a list page": (sql.listed_bindings_statement(len(page_ids)), page_ids),
+        "list total": listing.count_sql(),
+        "list total by channel": sql.NumberListing(workspace_id=ws, channel="call").count_sql(),
+        "snapshot by uuid": (
+            sql.number_statement("phone_number_uuid"),
+            [ws, number_param("phone_number_uuid", number.phone_number_uuid)],
+        ),
+        "snapshot by number": (sql.number_statement("number"), [ws, number_param("number", number.e164)]),
         "token": ApiToken.objects.filter(token_hash=tokens.hash_token("tka_x"), revoked_at__isnull=True).order_by(),
         "agents of a workspace": selectors.agent_list(workspace=workspace)[:100],
         "admin search by number": PhoneNumber.objects.filter(number=number.e164).order_by("number"),

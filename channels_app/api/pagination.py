@@ -1,8 +1,8 @@
 """`page` (from 1) and `per_page` (default 15, at most 100) -> `data.pagination`, on Django's Paginator.
 
 A page past the end is an empty page with the true totals, not an error; a bad `page` or
-`per_page` is a VALIDATION_ERROR on that parameter. A list whose total the database keeps
-(the inventory counters) passes it as `count`, so no request counts a workspace's rows.
+`per_page` is a VALIDATION_ERROR on that parameter. The number lists count themselves from the
+inventory counters (selectors.sql.NumberListing), so no request counts a workspace's rows.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from django.core.paginator import EmptyPage, Paginator
 from rest_framework.request import Request
 
 from channels_app.errors import ValidationFailed
-from channels_app.paginators import CountedPaginator
 
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 100
@@ -43,13 +42,10 @@ def page_params(query: Any) -> tuple[int, int]:
     return page, per_page
 
 
-def paginate(request: Request, items: Any, serializer_class: type, *, count: int | None = None) -> dict[str, Any]:
-    """The requested page of `items` (a queryset or a list), rendered by `serializer_class`."""
+def paginate(request: Request, items: Any, serializer_class: type) -> dict[str, Any]:
+    """The requested page of `items` (a queryset, a listing or a list), rendered by `serializer_class`."""
     number, per_page = page_params(request.query_params)
-    if count is None:
-        paginator = Paginator(items, per_page)
-    else:
-        paginator = CountedPaginator(items, per_page, count=count)
+    paginator = Paginator(items, per_page)
     try:
         rows = paginator.page(number).object_list
     except EmptyPage:

@@ -4,11 +4,8 @@ from channels_app.selectors.events import Event, number_events, token_events
 from channels_app.selectors.numbers import (
     binding_get,
     call_trunks_for_check,
-    credential_flags,
-    number_count,
     number_get,
     number_list,
-    number_list_count,
     trunk_list,
 )
 from channels_app.selectors.tokens import token_by_secret, token_get, token_list
@@ -26,14 +23,11 @@ __all__ = [
     "agent_list",
     "binding_get",
     "call_trunks_for_check",
-    "credential_flags",
     "membership_get",
     "memberships_for_user",
-    "number_count",
     "number_events",
     "number_get",
     "number_list",
-    "number_list_count",
     "number_workspace_for_user",
     "token_by_secret",
     "token_events",

@@ -27,8 +27,7 @@ from channels_app.audit import Door
 from channels_app.errors import DomainError, NotFound, ValidationFailed
 from channels_app.fieldpaths import add_domain_error
 from channels_app.forms import NumberFilterForm, TrunkRegisterForm
-from channels_app.models import Channel, PhoneNumber
-from channels_app.paginators import CountedPaginator
+from channels_app.models import Channel
 from channels_app.sip import HealthStatus
 
 from .base import CHANNEL_LABELS, CREDENTIAL_POST_FIELDS, BindingMixin, NumberMixin, WorkspaceMixin
@@ -97,19 +96,12 @@ class NumberListView(WorkspaceMixin, ListView):
             self.filter_form.fields["agent"].help_text = _("The first %(n)d agents by name.") % {
                 "n": self.agent_filter_limit
             }
-        self.filters = self.filter_form.filters() if self.filter_form.is_bound and self.filter_form.is_valid() else {}
+        filters = self.filter_form.filters() if self.filter_form.is_bound and self.filter_form.is_valid() else {}
         try:
-            return selectors.number_list(workspace=self.workspace, **self.filters)
+            return selectors.number_list(workspace=self.workspace, **filters)
         except ValidationFailed as exc:
             add_domain_error(self.filter_form, exc)
-            self.filters = None
-            return PhoneNumber.objects.none()
-
-    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
-        if self.filters is None:  # refused filters: an empty list
-            return super().get_paginator(queryset, per_page, orphans, allow_empty_first_page, **kwargs)
-        total = selectors.number_list_count(workspace=self.workspace, **self.filters)
-        return CountedPaginator(queryset, per_page, count=total, orphans=orphans, **kwargs)
+            return []
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(filter_form=self.filter_form, agents=self.agents, **kwargs)

@@ -27,9 +27,7 @@ LIST_FILTERS = [
 
 def number_page(request, workspace, **filters) -> dict:
     """A page of the workspace's numbers (filtered), with the list's true total."""
-    numbers = selectors.number_list(workspace=workspace, **filters)
-    total = selectors.number_list_count(workspace=workspace, **filters)
-    return paginate(request, numbers, s.PhoneNumberSerializer, count=total)
+    return paginate(request, selectors.number_list(workspace=workspace, **filters), s.PhoneNumberSerializer)
 
 
 class PhoneNumberListView(ApiView):
