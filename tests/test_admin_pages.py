@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from channels_app import services
 from channels_app.audit import Actor
@@ -277,3 +278,50 @@ def test_the_agent_list_links_to_the_numbers_each_agent_serves(staff_client, tru
 
 def test_a_call_trunk_page_shows_the_last_trunk_check_status(staff_client, trunk_a):
     assert "not checked since the last SIP change" in staff_client.get(change_url(trunk_a)).content.decode()
+
+
+def test_a_call_trunk_page_shows_each_gateway_of_the_stored_check(staff_client, trunk_a):
+    """The page reads the stored result itself: status, time and one line per gateway."""
+    checked_at = timezone.now()
+    ChannelBinding.objects.filter(pk=trunk_a.pk).update(
+        health_status="reachable",
+        health_checked_at=checked_at,
+        health_details={
+            "gateways": [
+                {
+                    "role": "gateway",
+                    "host": "sip.example.com",
+                    "port": 5060,
+                    "address": "192.0.2.10",
+                    "status": "reachable",
+                    "status_line": "SIP/2.0 200 OK",
+                    "rtt_ms": 12.345,
+                    "register": None,
+                    "message": "sip.example.com answered OPTIONS.",
+                },
+                {
+                    "role": "secondary_gateway",
+                    "host": "192.0.2.20",
+                    "port": 5080,
+                    "address": "192.0.2.20",
+                    "status": "unreachable",
+                    "status_line": None,
+                    "rtt_ms": None,
+                    "register": None,
+                    "message": "No answer from 192.0.2.20:5080.",
+                },
+            ]
+        },
+    )
+    html = staff_client.get(change_url(trunk_a)).content.decode()
+    assert f"Reachable, credentials not verified ({checked_at:%Y-%m-%d %H:%M} UTC)" in html
+    assert (
+        "<li>gateway sip.example.com:5060 (192.0.2.10) · <strong>Reachable, credentials not verified</strong> · "
+        'sip.example.com answered OPTIONS. <span class="quiet">OPTIONS: SIP/2.0 200 OK in 12.3 ms</span></li>'
+    ) in html
+    assert (
+        "<li>secondary gateway 192.0.2.20:5080 · <strong>No answer</strong> · No answer from 192.0.2.20:5080.</li>"
+        in html
+    )
+    inline = staff_client.get(change_url(trunk_a.phone_number)).content.decode()
+    assert f"Reachable, credentials not verified ({checked_at:%Y-%m-%d %H:%M} UTC)" in inline

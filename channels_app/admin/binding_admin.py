@@ -31,10 +31,10 @@ from channels_app.admin.base import (
     redirect_with_ids,
     selected_ids,
 )
+from channels_app.admin.display import BindingColumns, bindings_without_secrets, health_details
 from channels_app.admin.filters import NUMBER_SEARCH_HELP, AgentFilter, search_by_number
 from channels_app.admin.forms import ReadOnlyBindingForm, ReassignForm, TrunkEditForm, TrunkRegisterForm
 from channels_app.admin.history import render_trail
-from channels_app.admin.number_admin import BindingColumns, bindings_without_secrets, health_details
 from channels_app.errors import DomainError
 from channels_app.fieldpaths import add_domain_error
 from channels_app.models import Channel, ChannelBinding, PhoneNumber

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -26,6 +26,7 @@ from channels_app.admin.base import (
     redirect_with_ids,
     selected_ids,
 )
+from channels_app.admin.display import BindingColumns, bindings_without_secrets, health_summary
 from channels_app.admin.filters import (
     NUMBER_SEARCH_HELP,
     NumberAgentFilter,
@@ -36,89 +37,7 @@ from channels_app.admin.filters import (
 from channels_app.admin.forms import NumberSettingsForm, PurchasedNumberForm
 from channels_app.admin.history import render_trail
 from channels_app.errors import DomainError
-from channels_app.models import SIP_FIELDS, Channel, ChannelBinding, PhoneNumber, Source
-from channels_app.sip import HealthStatus
-
-CHANNEL_ORDER = (Channel.CALL, Channel.WHATSAPP, Channel.SMS)
-
-
-def credentials_status(binding: ChannelBinding) -> str:
-    """ "set / not set" for username and password, from NULL-ness: nothing is decrypted."""
-    if binding.channel != Channel.CALL or not binding.is_trunk:
-        return "—"
-    has_username = getattr(binding, "has_username", None)
-    has_password = getattr(binding, "has_password", None)
-    if has_username is None:
-        has_username, has_password = bool(binding.sip_username), bool(binding.sip_password)
-    state = {True: _("set"), False: _("not set")}
-    text = _("username %(u)s, password %(p)s") % {"u": state[bool(has_username)], "p": state[bool(has_password)]}
-    if binding.credentials_updated_at:
-        return format_html(
-            "{} · {} {}", text, _("changed"), binding.credentials_updated_at.strftime("%Y-%m-%d %H:%M UTC")
-        )
-    return text
-
-
-def health_summary(binding: ChannelBinding) -> str:
-    """A call trunk's last check in a few words: its status and when (from the stored result)."""
-    if binding.channel != Channel.CALL or not binding.is_trunk:
-        return "—"
-    if not binding.health_status:
-        return _("not checked since the last SIP change")
-    when = binding.health_checked_at.strftime("%Y-%m-%d %H:%M UTC") if binding.health_checked_at else "—"
-    return f"{binding.get_health_status_display()} ({when})"
-
-
-def _gateway_line(gateway: dict) -> str:
-    answers = []
-    for method, answer in (("OPTIONS", gateway), ("REGISTER", gateway["register"])):
-        if answer and answer.get("status_line"):
-            rtt = f" in {answer['rtt_ms']:.1f} ms" if answer.get("rtt_ms") is not None else ""
-            answers.append(f"{method}: {answer['status_line']}{rtt}")
-    address = f" ({gateway['address']})" if gateway["address"] and gateway["address"] != gateway["host"] else ""
-    return format_html(
-        "{} {}:{}{} · <strong>{}</strong> · {}{}",
-        _("secondary gateway") if gateway["role"] == "secondary_gateway" else _("gateway"),
-        gateway["host"],
-        gateway["port"],
-        address,
-        HealthStatus(gateway["status"]).label if gateway["status"] in HealthStatus.values else gateway["status"],
-        gateway["message"],
-        format_html(' <span class="quiet">{}</span>', " · ".join(answers)) if answers else "",
-    )
-
-
-def health_details(binding: ChannelBinding) -> str:
-    """The stored result of the last trunk check: status, when, and each gateway's answer."""
-    health = selectors.health_repr(binding) if binding.channel == Channel.CALL and binding.is_trunk else None
-    if not health:
-        return health_summary(binding)
-    lines = format_html_join("", "<li>{}</li>", ((_gateway_line(gateway),) for gateway in health["gateways"]))
-    return format_html('{}<ul class="trunk-check">{}</ul>', health_summary(binding), lines)
-
-
-def bindings_without_secrets(queryset):
-    """Bindings with their agent, the SIP columns left unread, and whether credentials are set."""
-    return (
-        queryset.select_related("agent")
-        .defer(*SIP_FIELDS)
-        .annotate(
-            has_username=ExpressionWrapper(Q(sip_username__isnull=False), output_field=BooleanField()),
-            has_password=ExpressionWrapper(Q(sip_password__isnull=False), output_field=BooleanField()),
-        )
-    )
-
-
-class BindingColumns:
-    """The columns a binding shows wherever it is listed: the binding's own pages, the number's."""
-
-    @admin.display(description=_("kind"))
-    def kind(self, binding):
-        return _("trunk") if binding.is_trunk else _("purchased binding")
-
-    @admin.display(description=_("SIP credentials"))
-    def credentials(self, binding):
-        return credentials_status(binding)
+from channels_app.models import Channel, ChannelBinding, PhoneNumber, Source
 
 
 class BindingInline(BindingColumns, ReadOnlyInline):
