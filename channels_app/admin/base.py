@@ -16,7 +16,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import construct_change_message
 from django.core.paginator import Paginator
 from django.db import router, transaction
-from django.http import HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +29,7 @@ MAX_SELECTED = 100
 DEFAULT_COUNT_CAP = 10_000
 
 
-def admin_actor(request) -> Actor:
+def admin_actor(request: HttpRequest) -> Actor:
     """The actor for every write made through the staff admin."""
     return Actor(door=Door.ADMIN, user=request.user)
 
@@ -37,15 +37,17 @@ def admin_actor(request) -> Actor:
 class ServiceForm(forms.ModelForm):
     """A ModelForm for the admin's change views whose "save" is one service call.
 
-    The service runs while the form validates (where a ModelForm would validate the model), in a
-    savepoint: a refusal rolls it back and lands on the form next to its field, so the admin
-    re-renders the form with the contract's message and nothing written. On success `result`
-    holds what the service returned and `save()` hands it to the admin.
-    No model field is bound (`Meta.fields = []`): every input is declared, so stored values, the
-    SIP secrets above all, never reach the form as initial data unless a form puts them there.
+    The service runs in `clean()`, once the fields are valid, in a savepoint: a refusal rolls it
+    back and lands on the form next to its field, so the admin re-renders the form with the
+    contract's message and nothing written. On success `result` holds what the service returned
+    and `save()` hands it to the admin.
+    No model field is bound or validated by the form (ServiceAdminMixin gives it `fields=[]` and
+    excludes every model field): every input is declared, so stored values, the SIP secrets above
+    all, never reach the form unless a form puts them there, and the service, which validates the
+    whole input and lets the database have the last word, is the only validation of the model.
     """
 
-    request = None  # set per request by ServiceAdminMixin.get_form
+    request: HttpRequest | None = None  # set per request by ServiceAdminMixin.get_form
 
     class Meta:
         fields: list[str] = []
@@ -61,16 +63,16 @@ class ServiceForm(forms.ModelForm):
     def perform(self, data: dict[str, Any]) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _post_clean(self) -> None:
-        # The service validates the whole input and the database has the last word; the model
-        # validation a ModelForm would run here on the untouched instance has nothing to add.
-        if self._errors:
-            return
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        if self.errors:  # a field is refused already: fix that first
+            return cleaned_data
         try:
             with transaction.atomic():
-                self.result = self.perform(self.cleaned_data)
+                self.result = self.perform(cleaned_data)
         except DomainError as exc:
             add_domain_error(self, exc)
+        return cleaned_data
 
     def save(self, commit: bool = True) -> Any:
         return self.result
@@ -83,6 +85,11 @@ class ServiceAdminMixin:
     is rolled back whole, so a rejected form never leaves a partial write behind.
     """
 
+    def get_exclude(self, request, obj=None) -> list[str]:
+        # Every model field. A declared input named like one (`name`, `sip_gateway`) is then not
+        # validated on the instance, which the form never fills: the service validates the input.
+        return [field.name for field in self.model._meta.fields]
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["fields"] = []  # every input is declared on the form (see ServiceForm)
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -91,7 +98,7 @@ class ServiceAdminMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         with transaction.atomic(using=router.db_for_write(self.model)):
             response = super().changeform_view(request, object_id, form_url, extra_context)
-            if request.method == "POST" and not getattr(request, "_admin_form_accepted", False):
+            if request.method == "POST" and not getattr(request, "admin_form_accepted", False):
                 transaction.set_rollback(True)
         return response
 
@@ -100,7 +107,7 @@ class ServiceAdminMixin:
 
     def save_model(self, request, obj, form, change):
         """Already saved by the service during validation; the admin accepted the whole POST."""
-        request._admin_form_accepted = True
+        request.admin_form_accepted = True
 
     def save_related(self, request, form, formsets, change):
         """Nothing related is edited through these forms (inlines are read-only)."""

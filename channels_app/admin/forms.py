@@ -183,11 +183,11 @@ class TrunkEditForm(ServiceForm):
             )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        # Before ServiceForm.clean, which calls the service only when no field is refused.
         for key in ("username", "password"):
-            if data.get(f"clear_sip_{key}") and data.get(f"sip_{key}"):
+            if self.cleaned_data.get(f"clear_sip_{key}") and self.cleaned_data.get(f"sip_{key}"):
                 self.add_error(f"sip_{key}", _("Enter a new value or tick the clear box, not both."))
-        return data
+        return super().clean()
 
     def perform(self, data: dict[str, Any]):
         binding = self.instance
