@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from channels_app.models import ChannelBinding, PhoneNumber
+from tests.admin_support import BINDINGS_URL, NUMBERS_URL, TOKENS_URL, change_url
 from tests.conftest import MARKER_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +79,16 @@ def test_hostile_text_in_every_admin_field_is_refused_or_escaped(
     trunk_a.refresh_from_db()
     assert trunk_a.sip_password == MARKER_PASSWORD
     assert all("\x00" not in name for name in ChannelBinding.objects.values_list("name", flat=True))
+
+
+def test_a_history_page_or_a_check_of_an_id_that_names_nothing_says_so_without_a_5xx(client, staff_user, trunk_a):
+    client.force_login(staff_user)
+    client.raise_request_exception = False
+    for changelist, key in ((BINDINGS_URL, "²"), (NUMBERS_URL, "abc"), (TOKENS_URL, "99999999999999999999")):
+        response = client.get(f"{changelist}{key}/history/")
+        assert (response.status_code, response["Location"]) == (302, changelist)
+        [message] = [str(message) for message in client.get(changelist).context["messages"]]
+        assert message.endswith(f"with ID “{key}” doesn’t exist. Perhaps it was deleted?")  # noqa: RUF001
+    response = client.post(f"{BINDINGS_URL}²/check/")
+    assert (response.status_code, response["Location"]) == (302, BINDINGS_URL)
+    assert client.get(change_url(trunk_a)).status_code == 200

@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.utils import construct_change_message
+from django.contrib.admin.utils import construct_change_message, unquote
 from django.core.paginator import Paginator
 from django.db import router, transaction
+from django.db.models import Model
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -32,6 +33,26 @@ DEFAULT_COUNT_CAP = 10_000
 def admin_actor(request: HttpRequest) -> Actor:
     """The actor for every write made through the staff admin."""
     return Actor(door=Door.ADMIN, user=request.user)
+
+
+def admin_url(obj: Model, view: str = "change") -> str:
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk])
+
+
+def changelist_url(opts: Any) -> str:
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+
+
+def missing_object(modeladmin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+    """The answer of the admin's own views to an id that names no row: a message, then the list."""
+    modeladmin.message_user(
+        request,
+        _("%(name)s with ID “%(key)s” doesn’t exist. Perhaps it was deleted?")  # noqa: RUF001 - Django's own text
+        % {"name": modeladmin.opts.verbose_name, "key": unquote(object_id)},
+        messages.WARNING,
+    )
+    return HttpResponseRedirect(changelist_url(modeladmin.opts))
 
 
 class ServiceForm(forms.ModelForm):
@@ -168,11 +189,6 @@ def redirect_with_ids(modeladmin, request, queryset, url_name: str):
         return None
     url = reverse(f"admin:{url_name}")
     return HttpResponseRedirect(f"{url}?{urlencode({'ids': ','.join(map(str, ids))})}")
-
-
-def admin_url(obj: Any, view: str = "change") -> str:
-    opts = obj._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk])
 
 
 class ReadOnlyInline(admin.TabularInline):

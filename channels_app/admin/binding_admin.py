@@ -28,6 +28,7 @@ from channels_app.admin.base import (
     ServiceAdminMixin,
     admin_actor,
     admin_url,
+    missing_object,
     redirect_with_ids,
     selected_ids,
 )
@@ -236,9 +237,9 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
     # --- history -------------------------------------------------------------------------------
 
     def history_view(self, request, object_id, extra_context=None):
-        binding = self.get_object(request, object_id)
+        binding = self.get_object(request, unquote(object_id))
         if binding is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return missing_object(self, request, object_id)
         if not self.has_view_or_change_permission(request, binding):
             raise PermissionDenied
         number = binding.phone_number
@@ -350,7 +351,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
             return HttpResponseNotAllowed(["POST"])
         binding = self.get_object(request, unquote(object_id))
         if binding is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return missing_object(self, request, object_id)
         if not self.has_change_permission(request, binding):
             raise PermissionDenied
         back = request.GET.get("next") or ""

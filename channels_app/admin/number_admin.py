@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Prefetch
@@ -23,6 +24,7 @@ from channels_app.admin.base import (
     ServiceAdminMixin,
     admin_actor,
     admin_url,
+    missing_object,
     redirect_with_ids,
     selected_ids,
 )
@@ -257,9 +259,9 @@ class PhoneNumberAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin)
     # --- history --------------------------------------------------------------------------------
 
     def history_view(self, request, object_id, extra_context=None):
-        number = self.get_object(request, object_id)
+        number = self.get_object(request, unquote(object_id))
         if number is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return missing_object(self, request, object_id)
         if not self.has_view_or_change_permission(request, number):
             raise PermissionDenied
         return render_trail(self, request, number, selectors.number_events(number=number), subject=number.e164)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseRedirect
@@ -17,6 +18,7 @@ from channels_app.admin.base import (
     ServiceAdminMixin,
     ServiceForm,
     admin_actor,
+    missing_object,
     redirect_with_ids,
     selected_ids,
 )
@@ -163,9 +165,9 @@ class ApiTokenAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
         )
 
     def history_view(self, request, object_id, extra_context=None):
-        token = self.get_object(request, object_id)
+        token = self.get_object(request, unquote(object_id))
         if token is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return missing_object(self, request, object_id)
         if not self.has_view_or_change_permission(request, token):
             raise PermissionDenied
         return render_trail(
