@@ -24,7 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from channels_app import selectors, services
 from channels_app.admin.base import (
-    FastChangeListMixin,
+    ChangeListMixin,
     ServiceAdminMixin,
     admin_actor,
     admin_url,
@@ -60,7 +60,7 @@ class NumberSourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChannelBinding)
-class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
+class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
     list_display = ("number", "channel", "agent", "workspace", "kind", "name", "direction", "credentials", "updated_at")
     list_display_links = ("number", "channel")
     list_filter = ("workspace", "channel", NumberSourceFilter, AgentFilter, "direction")

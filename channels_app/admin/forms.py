@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_app import channel_settings as settings_doc
 from channels_app import selectors, services
-from channels_app.admin.base import ServiceForm
+from channels_app.admin.base import PRIMARY_KEY, ServiceForm
 from channels_app.models import Agent, Channel, Direction, TokenScope, Workspace
 from channels_app.validators import SIP_KEYS
 
@@ -121,7 +121,7 @@ class TrunkRegisterForm(ServiceForm):
     def _chosen_workspace(self) -> Workspace | None:
         """With a workspace given in the address (?workspace=ID), list only its agents."""
         raw = self.initial.get("workspace")
-        if raw and str(raw).isdigit() and not self.is_bound:
+        if raw and PRIMARY_KEY.fullmatch(str(raw)) and not self.is_bound:
             return Workspace.objects.filter(pk=raw).first()
         return None
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from channels_app import selectors, services
 from channels_app.admin import import_views
 from channels_app.admin.base import (
-    FastChangeListMixin,
+    ChangeListMixin,
     ReadOnlyInline,
     ServiceAdminMixin,
     admin_actor,
@@ -106,7 +106,7 @@ class BindingInline(BindingColumns, ReadOnlyInline):
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
+class PhoneNumberAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
     list_display = ("number", "workspace", "source", "type", "country_code", "call", "whatsapp", "sms", "status")
     list_display_links = ("number",)
     list_filter = (

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_app import selectors, services
 from channels_app.admin.base import (
-    FastChangeListMixin,
+    ChangeListMixin,
     ServiceAdminMixin,
     ServiceForm,
     admin_actor,
@@ -38,7 +38,7 @@ def token_state(token: ApiToken) -> str:
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
+class ApiTokenAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
     list_display = ("name", "workspace", "shown_prefix", "scope", "state", "created_at", "expires_at", "last_used_at")
     list_filter = ("workspace", "scope", TokenStateFilter)
     list_select_related = ("workspace", "created_by")
