@@ -1,4 +1,4 @@
-"""Shared machinery of the staff admin: service-backed forms, error mapping, capped pagination.
+"""Shared machinery of the staff admin: service-backed forms, capped changelists, small helpers.
 
 The admin is a door like the API and the self-serve pages: it shapes input and output and calls
 channels_app.services with `Actor(door=Door.ADMIN, user=request.user)`. Nothing here restates a
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -29,7 +28,6 @@ from channels_app.audit import Actor, Door
 from channels_app.errors import DomainError
 from channels_app.fieldpaths import add_domain_error
 
-MAX_SELECTED = 100
 DEFAULT_COUNT_CAP = 10_000
 # A primary key as the changelist's checkboxes send it: ASCII digits that fit a 64-bit integer.
 # (`int()` also reads the decimal digits of every script, "\u0665" -> 5; the database refuses more digits.)
@@ -188,28 +186,6 @@ class ChangeListMixin:
             self.message_user(request, _("The selection is not valid. Select the rows again."), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         return super().changelist_view(request, extra_context)
-
-
-def selected_ids(request) -> list[int]:
-    """Primary keys passed as `?ids=1,2,3` by an action or a button."""
-    raw = request.GET.get("ids") or request.POST.get("ids") or ""
-    ids = []
-    for part in raw.split(","):
-        if part.strip().isdigit():
-            ids.append(int(part))
-    return ids[:MAX_SELECTED]
-
-
-def redirect_with_ids(modeladmin, request, queryset, url_name: str):
-    """Action helper: send the selection to a confirmation view (at most MAX_SELECTED rows)."""
-    ids = list(queryset.order_by("pk").values_list("pk", flat=True)[: MAX_SELECTED + 1])
-    if len(ids) > MAX_SELECTED:
-        modeladmin.message_user(
-            request, _("Select at most %(n)d rows for this action.") % {"n": MAX_SELECTED}, messages.ERROR
-        )
-        return None
-    url = reverse(f"admin:{url_name}")
-    return HttpResponseRedirect(f"{url}?{urlencode({'ids': ','.join(map(str, ids))})}")
 
 
 class ReadOnlyInline(admin.TabularInline):
