@@ -8,8 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Any
 
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
 from channels_app import imports
@@ -29,6 +31,51 @@ def change_url(obj: Any) -> str:
 def history_url(obj: Any) -> str:
     opts = obj._meta
     return reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk])
+
+
+def run_action(client, changelist: str, action: str, objects: list[Any], *, confirm: bool = False, **fields: Any):
+    """POST a changelist action for `objects`, as the changelist's action bar sends it: the first
+    call answers with the confirmation page; `confirm=True` adds the page's `post` marker."""
+    data = {"action": action, ACTION_CHECKBOX_NAME: [str(obj.pk) for obj in objects], "index": "0", **fields}
+    if confirm:
+        data.pop("index")
+        data["post"] = "yes"
+    return client.post(changelist, data)
+
+
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def form_fields(html: str, form_id: str) -> dict[str, list[str]]:
+    """The hidden inputs of the form `form_id` of a page, except the CSRF token: what it sends."""
+    form = re.search(rf'<form[^>]*id="{form_id}"[^>]*>(.*?)</form>', html, re.S)
+    assert form, f"no form {form_id}"
+    fields: dict[str, list[str]] = {}
+    for name, value in _HIDDEN.findall(form.group(1)):
+        if name != "csrfmiddlewaretoken":
+            fields.setdefault(name, []).append(value)
+    return fields
+
+
+def confirm(client, page, form_id: str, **fields: Any):
+    """Submit an action's confirmation page as a browser would: its hidden inputs plus `fields`,
+    to the address the page was served at."""
+    assert page.status_code == 200, page.status_code
+    return client.post(page.wsgi_request.path, {**form_fields(page.content.decode(), form_id), **fields})
+
+
+def object_tool_forms(html: str) -> list[dict[str, Any]]:
+    """The POST forms of a change page's tools: where each posts and what it sends."""
+    tools = re.search(r'<ul class="object-tools">(.*?)</ul>', html, re.S)
+    found = []
+    for action, body in re.findall(
+        r'<form method="post" action="([^"]+)" class="object-tools-form">(.*?)</form>',
+        tools.group(1) if tools else "",
+        re.S,
+    ):
+        fields = {name: value for name, value in _HIDDEN.findall(body) if name != "csrfmiddlewaretoken"}
+        found.append({"url": action, **fields})
+    return found
 
 
 def register_data(workspace, agent, **fields: Any) -> dict[str, Any]:

@@ -1,10 +1,14 @@
 """Everyday support actions: reassign, unbind, release, revoke; purchased numbers; channel settings.
 
-Each goes through its service with the admin actor; a refusal shows the contract's message and
-writes nothing (several rows at once: all of them, or none).
+The four support jobs are changelist actions with a confirmation page (as Django's own
+delete_selected): the first POST shows what will happen, the page's form posts the selection back
+confirmed, and the service runs for every row with the admin actor. A refusal shows the contract's
+message on its row and writes nothing (several rows at once: all of them, or none).
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.utils import timezone
@@ -17,16 +21,14 @@ from tests.admin_support import (
     TOKENS_URL,
     bindings_management_form,
     change_url,
+    confirm,
     form_errors,
+    form_fields,
+    run_action,
     trunk_edit_data,
 )
 
 pytestmark = pytest.mark.django_db
-
-REASSIGN_URL = f"{BINDINGS_URL}reassign/"
-UNBIND_URL = f"{BINDINGS_URL}unbind/"
-RELEASE_URL = f"{NUMBERS_URL}release/"
-REVOKE_URL = f"{TOKENS_URL}revoke/"
 
 
 @pytest.fixture
@@ -47,18 +49,18 @@ def whatsapp_a(trunk_a, agents_a, command_actor):
     )
 
 
-def action(client, url: str, action_name: str, ids: list[int]):
-    return client.post(url, {"action": action_name, "_selected_action": ids})
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
 
 
 # --- reassign ---------------------------------------------------------------------------------------
 
 
 def test_reassign_gives_the_trunk_to_another_agent_and_keeps_everything_else(staff_client, trunk_a, agents_a):
-    page = staff_client.get(f"{REASSIGN_URL}?ids={trunk_a.pk}")
+    page = run_action(staff_client, BINDINGS_URL, "reassign_selected", [trunk_a])
     assert page.status_code == 200
     assert "A agent 2" in page.content.decode()
-    response = staff_client.post(REASSIGN_URL, {"ids": trunk_a.pk, "agent": agents_a[1].pk})
+    response = confirm(staff_client, page, "reassign-form", agent=agents_a[1].pk)
     assert response.status_code == 302
     assert response["Location"] == change_url(trunk_a.phone_number)
     trunk_a.refresh_from_db()
@@ -66,6 +68,32 @@ def test_reassign_gives_the_trunk_to_another_agent_and_keeps_everything_else(sta
     assert (trunk_a.sip_gateway, trunk_a.name) == ("sip.example.com", "call_trunk_12345678901")
     record = ChannelBinding.history.latest("history_date")
     assert (record.door, record.action) == ("admin", "reassigned")
+
+
+def test_the_reassign_confirmation_carries_the_selection_back_to_the_changelist(staff_client, trunk_a, whatsapp_a):
+    page = run_action(staff_client, BINDINGS_URL, "reassign_selected", [trunk_a, whatsapp_a])
+    assert page.status_code == 200
+    assert page.templates[0].name == "admin/channels_app/channelbinding/reassign_selected_confirmation.html"
+    assert form_fields(page.content.decode(), "reassign-form") == {
+        "_selected_action": [str(trunk_a.pk), str(whatsapp_a.pk)],
+        "action": ["reassign_selected"],
+        "post": ["yes"],
+    }
+    assert ChannelBinding.history.filter(action="reassigned").count() == 0
+
+
+def test_confirming_a_reassign_gives_every_selected_binding_to_the_agent(
+    staff_client, trunk_a, whatsapp_a, agents_a, staff_user
+):
+    page = run_action(staff_client, BINDINGS_URL, "reassign_selected", [trunk_a, whatsapp_a])
+    response = confirm(staff_client, page, "reassign-form", agent=agents_a[2].pk)
+    assert response.status_code == 302
+    assert set(ChannelBinding.objects.values_list("agent", flat=True)) == {agents_a[2].pk}
+    records = ChannelBinding.history.filter(action="reassigned")
+    assert sorted(records.values_list("channel", "door", "history_user")) == [
+        ("call", "admin", staff_user.pk),
+        ("whatsapp", "admin", staff_user.pk),
+    ]
 
 
 def test_reassign_to_an_agent_already_serving_the_channel_is_refused_on_the_agent_field(
@@ -77,7 +105,9 @@ def test_reassign_to_an_agent_already_serving_the_channel_is_refused_on_the_agen
         agent_uuid=agents_a[1].agent_uuid,
         phone_number_uuid=purchased_a.phone_number_uuid,
     )
-    response = staff_client.post(REASSIGN_URL, {"ids": trunk_a.pk, "agent": agents_a[1].pk})
+    response = run_action(
+        staff_client, BINDINGS_URL, "reassign_selected", [trunk_a], confirm=True, agent=agents_a[1].pk
+    )
     assert response.status_code == 200
     assert form_errors(response) == {
         "agent": ["This agent already serves a number on call. An agent serves at most one number per channel."]
@@ -96,19 +126,17 @@ def test_reassigning_several_bindings_is_all_or_nothing(staff_client, trunk_a, w
     )
     before = ChannelBinding.history.count()
     # agents_a[2] already has a WhatsApp number: the call binding could move, the WhatsApp one not.
-    response = staff_client.post(REASSIGN_URL, {"ids": f"{trunk_a.pk},{whatsapp_a.pk}", "agent": agents_a[2].pk})
+    response = run_action(
+        staff_client, BINDINGS_URL, "reassign_selected", [trunk_a, whatsapp_a], confirm=True, agent=agents_a[2].pk
+    )
     assert response.status_code == 200
-    assert "This agent already serves a number on whatsapp." in response.content.decode()
+    html = response.content.decode()
+    [refused] = re.findall(r'<tr class="row-refused">(.*?)</tr>', html, re.S)
+    assert "WhatsApp" in refused and "This agent already serves a number on whatsapp." in refused
     trunk_a.refresh_from_db()
     whatsapp_a.refresh_from_db()
     assert (trunk_a.agent, whatsapp_a.agent) == (agents_a[0], agents_a[1])
     assert ChannelBinding.history.count() == before
-
-
-def test_the_reassign_action_sends_the_selection_to_the_reassign_page(staff_client, trunk_a, whatsapp_a):
-    response = action(staff_client, BINDINGS_URL, "reassign_selected", [trunk_a.pk, whatsapp_a.pk])
-    assert response.status_code == 302
-    assert response["Location"] == f"{REASSIGN_URL}?ids={trunk_a.pk}%2C{whatsapp_a.pk}"
 
 
 def test_bindings_of_two_workspaces_cannot_be_reassigned_together(staff_client, trunk_a, agent_b, command_actor):
@@ -119,12 +147,28 @@ def test_bindings_of_two_workspaces_cannot_be_reassigned_together(staff_client, 
         agent_uuid=agent_b.agent_uuid,
         channel="call",
     )
-    response = staff_client.get(f"{REASSIGN_URL}?ids={trunk_a.pk},{other.pk}", follow=True)
-    assert "Select bindings of one workspace" in response.content.decode()
+    response = run_action(staff_client, BINDINGS_URL, "reassign_selected", [trunk_a, other])
+    assert response.status_code == 302
+    assert messages_of(staff_client.get(response["Location"])) == ["Select bindings of one workspace to reassign them."]
+
+
+def test_a_binding_of_any_workspace_can_be_reassigned_by_staff(staff_client, agents_b, command_actor):
+    other = services.trunk_register(
+        workspace=agents_b[0].workspace,
+        actor=command_actor,
+        phone_number="+14155550199",
+        agent_uuid=agents_b[0].agent_uuid,
+        channel="call",
+    )
+    page = run_action(staff_client, BINDINGS_URL, "reassign_selected", [other])
+    assert "B agent 2" in page.content.decode() and "A agent 1" not in page.content.decode()
+    confirm(staff_client, page, "reassign-form", agent=agents_b[1].pk)
+    other.refresh_from_db()
+    assert other.agent == agents_b[1]
 
 
 def test_an_agent_of_another_workspace_cannot_be_chosen(staff_client, trunk_a, agent_b):
-    response = staff_client.post(REASSIGN_URL, {"ids": trunk_a.pk, "agent": agent_b.pk})
+    response = run_action(staff_client, BINDINGS_URL, "reassign_selected", [trunk_a], confirm=True, agent=agent_b.pk)
     assert response.status_code == 200
     assert "agent" in form_errors(response)
     trunk_a.refresh_from_db()
@@ -135,19 +179,42 @@ def test_an_agent_of_another_workspace_cannot_be_chosen(staff_client, trunk_a, a
 
 
 def test_unbinding_the_last_trunk_takes_the_external_number_out_of_the_inventory(staff_client, trunk_a):
-    page = staff_client.get(f"{UNBIND_URL}?ids={trunk_a.pk}")
+    page = run_action(staff_client, BINDINGS_URL, "unbind_selected", [trunk_a])
     assert "leaves the inventory" in page.content.decode()
-    response = staff_client.post(UNBIND_URL, {"ids": trunk_a.pk}, follow=True)
+    assert PhoneNumber.objects.filter(number="+12345678901").exists()
+    response = confirm(staff_client, page, "unbind-form")
     assert not PhoneNumber.objects.filter(number="+12345678901").exists()
-    assert "+12345678901 left the inventory with the last trunk." in response.content.decode()
+    assert response["Location"] == BINDINGS_URL  # the number's page is gone with it
+    assert "+12345678901 left the inventory with the last trunk." in " ".join(
+        messages_of(staff_client.get(response["Location"]))
+    )
     record = ChannelBinding.history.latest("history_date")
     assert (record.door, record.action, record.history_type) == ("admin", "deleted", "-")
 
 
 def test_unbinding_one_of_two_trunks_keeps_the_number(staff_client, trunk_a, whatsapp_a):
-    response = staff_client.post(UNBIND_URL, {"ids": whatsapp_a.pk})
+    response = run_action(staff_client, BINDINGS_URL, "unbind_selected", [whatsapp_a], confirm=True)
     assert response["Location"] == change_url(trunk_a.phone_number)
     assert list(ChannelBinding.objects.values_list("channel", flat=True)) == ["call"]
+
+
+def test_confirming_an_unbind_removes_every_selected_binding(
+    staff_client, trunk_a, whatsapp_a, purchased_a, agent_a, command_actor
+):
+    services.sms_assign(
+        workspace=purchased_a.workspace,
+        actor=command_actor,
+        agent_uuid=agent_a.agent_uuid,
+        phone_number_uuid=purchased_a.phone_number_uuid,
+    )
+    selected = list(ChannelBinding.objects.all())
+    assert len(selected) == 3
+    page = run_action(staff_client, BINDINGS_URL, "unbind_selected", selected)
+    response = confirm(staff_client, page, "unbind-form")
+    assert response.status_code == 302
+    assert not ChannelBinding.objects.exists()
+    assert list(PhoneNumber.objects.values_list("number", flat=True)) == [purchased_a.number]
+    assert ChannelBinding.history.filter(action="deleted", door="admin").count() == 3
 
 
 def test_unbinding_a_purchased_binding_keeps_the_purchased_number(staff_client, purchased_a, agent_a, command_actor):
@@ -158,14 +225,15 @@ def test_unbinding_a_purchased_binding_keeps_the_purchased_number(staff_client, 
         phone_number_uuid=purchased_a.phone_number_uuid,
     )
     binding = ChannelBinding.objects.get()
-    staff_client.post(UNBIND_URL, {"ids": binding.pk})
+    run_action(staff_client, BINDINGS_URL, "unbind_selected", [binding], confirm=True)
     assert not ChannelBinding.objects.exists()
     assert PhoneNumber.objects.filter(pk=purchased_a.pk).exists()
 
 
-def test_the_delete_button_of_a_binding_leads_to_the_unbind_page(staff_client, trunk_a):
-    response = staff_client.get(f"{BINDINGS_URL}{trunk_a.pk}/delete/")
-    assert response["Location"] == f"{UNBIND_URL}?ids={trunk_a.pk}"
+def test_a_binding_is_never_deleted_around_the_unbind_service(staff_client, trunk_a):
+    assert staff_client.get(f"{BINDINGS_URL}{trunk_a.pk}/delete/").status_code == 403
+    assert staff_client.post(f"{BINDINGS_URL}{trunk_a.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert f"{trunk_a.pk}/delete/" not in staff_client.get(change_url(trunk_a)).content.decode()
     assert ChannelBinding.objects.filter(pk=trunk_a.pk).exists()
 
 
@@ -173,6 +241,9 @@ def test_the_bindings_changelist_offers_no_bulk_delete_that_would_skip_the_rules
     html = staff_client.get(BINDINGS_URL).content.decode()
     assert 'value="delete_selected"' not in html
     assert 'value="unbind_selected"' in html and 'value="reassign_selected"' in html
+    response = run_action(staff_client, BINDINGS_URL, "delete_selected", [trunk_a], confirm=True)
+    assert response.status_code == 302
+    assert ChannelBinding.objects.filter(pk=trunk_a.pk).exists()
 
 
 # --- release --------------------------------------------------------------------------------------------
@@ -187,32 +258,33 @@ def test_release_takes_a_purchased_number_and_its_bindings_out_of_the_inventory(
         agent_uuid=agent_a.agent_uuid,
         phone_number_uuid=purchased_a.phone_number_uuid,
     )
-    page = staff_client.get(f"{RELEASE_URL}?ids={purchased_a.pk}")
+    page = run_action(staff_client, NUMBERS_URL, "release_selected", [purchased_a])
     assert "sms → A agent 1" in page.content.decode()
-    response = staff_client.post(RELEASE_URL, {"ids": purchased_a.pk})
+    response = confirm(staff_client, page, "release-form")
     assert response.status_code == 302
+    assert response["Location"] == NUMBERS_URL
     assert not PhoneNumber.objects.exists() and not ChannelBinding.objects.exists()
     record = PhoneNumber.history.latest("history_date")
     assert (record.door, record.action) == ("admin", "released")
 
 
 def test_an_external_number_is_not_releasable_and_nothing_is_released(staff_client, purchased_a, trunk_a):
-    response = staff_client.post(RELEASE_URL, {"ids": f"{purchased_a.pk},{trunk_a.phone_number.pk}"})
+    response = run_action(
+        staff_client, NUMBERS_URL, "release_selected", [purchased_a, trunk_a.phone_number], confirm=True
+    )
     assert response.status_code == 200
     html = response.content.decode()
-    assert "External numbers cannot be released." in html
+    [refused] = re.findall(r'<tr class="row-refused">(.*?)</tr>', html, re.S)
+    assert "+12345678901" in refused and "External numbers cannot be released." in refused
     assert "Nothing was released" in html
     assert PhoneNumber.objects.count() == 2
-
-
-def test_the_release_action_sends_the_selection_to_the_release_page(staff_client, purchased_a):
-    response = action(staff_client, NUMBERS_URL, "release_selected", [purchased_a.pk])
-    assert response["Location"] == f"{RELEASE_URL}?ids={purchased_a.pk}"
+    assert not PhoneNumber.history.filter(action="released").exists()
 
 
 def test_the_number_page_offers_release_only_for_purchased_numbers(staff_client, purchased_a, trunk_a):
-    assert f"{RELEASE_URL}?ids={purchased_a.pk}" in staff_client.get(change_url(purchased_a)).content.decode()
-    assert RELEASE_URL not in staff_client.get(change_url(trunk_a.phone_number)).content.decode()
+    html = staff_client.get(change_url(purchased_a)).content.decode()
+    assert "release_selected" in html
+    assert "release_selected" not in staff_client.get(change_url(trunk_a.phone_number)).content.decode()
 
 
 def test_numbers_have_no_delete_that_would_skip_the_rules(staff_client, purchased_a):
@@ -338,8 +410,9 @@ def test_a_token_with_an_expiry_in_the_past_is_refused(staff_client, workspace_a
 
 def test_revoke_stops_a_token_and_is_recorded(staff_client, token_a):
     token = ApiToken.objects.get()
-    assert staff_client.get(f"{REVOKE_URL}?ids={token.pk}").status_code == 200
-    response = staff_client.post(REVOKE_URL, {"ids": token.pk})
+    page = run_action(staff_client, TOKENS_URL, "revoke_selected", [token])
+    assert page.status_code == 200 and token.revoked_at is None
+    response = confirm(staff_client, page, "revoke-form")
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None and token.revoked_at <= timezone.now()
@@ -349,10 +422,15 @@ def test_revoke_stops_a_token_and_is_recorded(staff_client, token_a):
     assert "revoked" in history and "staff-person" in history
 
 
-def test_the_revoke_action_sends_the_selection_to_the_revoke_page(staff_client, token_a, token_a_read):
-    ids = sorted(ApiToken.objects.values_list("pk", flat=True))
-    response = action(staff_client, TOKENS_URL, "revoke_selected", ids)
-    assert response["Location"] == f"{REVOKE_URL}?ids={ids[0]}%2C{ids[1]}"
+def test_confirming_a_revoke_revokes_every_selected_token(staff_client, token_a, token_a_read):
+    tokens = list(ApiToken.objects.order_by("pk"))
+    page = run_action(staff_client, TOKENS_URL, "revoke_selected", tokens)
+    assert form_fields(page.content.decode(), "revoke-form")["_selected_action"] == [
+        str(token.pk) for token in sorted(tokens, key=lambda t: (t.created_at, t.pk), reverse=True)
+    ]
+    confirm(staff_client, page, "revoke-form")
+    assert ApiToken.objects.filter(revoked_at__isnull=True).count() == 0
+    assert ApiToken.history.filter(action="revoked", door="admin").count() == 2
 
 
 def test_a_token_page_is_read_only(staff_client, token_a):

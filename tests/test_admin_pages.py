@@ -9,14 +9,25 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from channels_app import services
 from channels_app.audit import Actor
 from channels_app.models import Agent, ApiToken, ChannelBinding, Membership, PhoneNumber, Workspace
-from tests.admin_support import BINDINGS_URL, NUMBERS_URL, REGISTER_URL, TOKENS_URL, change_url, history_url
+from tests.admin_support import (
+    BINDINGS_URL,
+    NUMBERS_URL,
+    REGISTER_URL,
+    TOKENS_URL,
+    change_url,
+    form_fields,
+    history_url,
+    run_action,
+)
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -70,9 +81,25 @@ def test_the_number_page_lists_its_bindings_inline_with_their_actions(staff_clie
     html = staff_client.get(change_url(trunk_a.phone_number)).content.decode()
     assert "Channel bindings" in html
     assert "A agent 1" in html and "call_trunk_12345678901" in html
-    assert f"{BINDINGS_URL}reassign/?ids={trunk_a.pk}" in html
-    assert f"{BINDINGS_URL}unbind/?ids={trunk_a.pk}" in html
+    for action, form_id in (("reassign_selected", "binding-reassign-form"), ("unbind_selected", "binding-unbind-form")):
+        # Each row's button names its binding; its form, outside the number's, names the action.
+        assert (
+            f'<button type="submit" class="binding-action-button" form="{form_id}" '
+            f'name="_selected_action" value="{trunk_a.pk}">'
+        ) in html
+        assert re.search(rf'<form id="{form_id}" method="post" action="{BINDINGS_URL}" hidden>', html)
+        assert form_fields(html, form_id) == {"action": [action]}
     assert "Register another channel" in html
+
+
+def test_a_row_button_of_the_number_page_reaches_the_action_confirmation(staff_client, trunk_a):
+    html = staff_client.get(change_url(trunk_a.phone_number)).content.decode()
+    # What the browser sends for the row's "unbind" button: its form's fields and its own name/value.
+    page = staff_client.post(BINDINGS_URL, {**form_fields(html, "binding-unbind-form"), "_selected_action": trunk_a.pk})
+    assert page.status_code == 200
+    assert page.templates[0].name == "admin/channels_app/channelbinding/unbind_selected_confirmation.html"
+    assert form_fields(page.content.decode(), "unbind-form")["_selected_action"] == [str(trunk_a.pk)]
+    assert ChannelBinding.objects.filter(pk=trunk_a.pk).exists()
 
 
 def test_a_purchased_binding_is_shown_read_only(staff_client, purchased_a, agent_a, command_actor):
@@ -96,13 +123,51 @@ def test_a_staff_member_without_permissions_is_refused_every_page_and_action(cli
         REGISTER_URL,
         change_url(trunk_a),
         history_url(trunk_a.phone_number),
-        f"{BINDINGS_URL}reassign/?ids={trunk_a.pk}",
-        f"{BINDINGS_URL}unbind/?ids={trunk_a.pk}",
-        f"{NUMBERS_URL}release/?ids={purchased_a.pk}",
         f"{NUMBERS_URL}import/",
-        f"{TOKENS_URL}revoke/?ids={ApiToken.objects.first().pk}",
     ):
         assert client.get(url).status_code == 403, url
+    token = ApiToken.objects.first()
+    for url, action, obj in (
+        (BINDINGS_URL, "reassign_selected", trunk_a),
+        (BINDINGS_URL, "unbind_selected", trunk_a),
+        (NUMBERS_URL, "release_selected", purchased_a),
+        (TOKENS_URL, "revoke_selected", token),
+    ):
+        assert run_action(client, url, action, [obj]).status_code == 403, action
+        assert run_action(client, url, action, [obj], confirm=True).status_code == 403, action
+    assert (
+        ChannelBinding.objects.filter(pk=trunk_a.pk).exists() and PhoneNumber.objects.filter(pk=purchased_a.pk).exists()
+    )
+    token.refresh_from_db()
+    assert token.revoked_at is None
+
+
+def test_staff_who_may_only_view_get_no_action_and_no_button(client, trunk_a, purchased_a, token_a):
+    viewer = make_user("viewing-staff", is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_channelbinding", "view_phonenumber", "view_apitoken"])
+    )
+    client.force_login(viewer)
+    token = ApiToken.objects.first()
+    for page in (change_url(trunk_a), change_url(trunk_a.phone_number), change_url(purchased_a), change_url(token)):
+        html = client.get(page).content.decode()
+        assert not re.search(r"(reassign|unbind|release|revoke)_selected", html), page
+    for url, action, obj in (
+        (BINDINGS_URL, "reassign_selected", trunk_a),
+        (BINDINGS_URL, "unbind_selected", trunk_a),
+        (NUMBERS_URL, "release_selected", purchased_a),
+        (TOKENS_URL, "revoke_selected", token),
+    ):
+        for confirmed in (False, True):
+            response = run_action(client, url, action, [obj], confirm=confirmed)
+            # No action is offered to them: the list again (or a redirect to it), no confirmation page.
+            assert response.status_code in (200, 302), action
+            assert "confirmation" not in " ".join(t.name for t in response.templates), action
+    assert (
+        ChannelBinding.objects.filter(pk=trunk_a.pk).exists() and PhoneNumber.objects.filter(pk=purchased_a.pk).exists()
+    )
+    token.refresh_from_db()
+    assert token.revoked_at is None
 
 
 def test_anonymous_visitors_are_sent_to_the_admin_login(client, trunk_a):
@@ -277,3 +342,50 @@ def test_the_agent_list_links_to_the_numbers_each_agent_serves(staff_client, tru
 
 def test_a_call_trunk_page_shows_the_last_trunk_check_status(staff_client, trunk_a):
     assert "not checked since the last SIP change" in staff_client.get(change_url(trunk_a)).content.decode()
+
+
+def test_a_call_trunk_page_shows_each_gateway_of_the_stored_check(staff_client, trunk_a):
+    """The page reads the stored result itself: status, time and one line per gateway."""
+    checked_at = timezone.now()
+    ChannelBinding.objects.filter(pk=trunk_a.pk).update(
+        health_status="reachable",
+        health_checked_at=checked_at,
+        health_details={
+            "gateways": [
+                {
+                    "role": "gateway",
+                    "host": "sip.example.com",
+                    "port": 5060,
+                    "address": "192.0.2.10",
+                    "status": "reachable",
+                    "status_line": "SIP/2.0 200 OK",
+                    "rtt_ms": 12.345,
+                    "register": None,
+                    "message": "sip.example.com answered OPTIONS.",
+                },
+                {
+                    "role": "secondary_gateway",
+                    "host": "192.0.2.20",
+                    "port": 5080,
+                    "address": "192.0.2.20",
+                    "status": "unreachable",
+                    "status_line": None,
+                    "rtt_ms": None,
+                    "register": None,
+                    "message": "No answer from 192.0.2.20:5080.",
+                },
+            ]
+        },
+    )
+    html = staff_client.get(change_url(trunk_a)).content.decode()
+    assert f"Reachable, credentials not verified ({checked_at:%Y-%m-%d %H:%M} UTC)" in html
+    assert (
+        "<li>gateway sip.example.com:5060 (192.0.2.10) · <strong>Reachable, credentials not verified</strong> · "
+        'sip.example.com answered OPTIONS. <span class="quiet">OPTIONS: SIP/2.0 200 OK in 12.3 ms</span></li>'
+    ) in html
+    assert (
+        "<li>secondary gateway 192.0.2.20:5080 · <strong>No answer</strong> · No answer from 192.0.2.20:5080.</li>"
+        in html
+    )
+    inline = staff_client.get(change_url(trunk_a.phone_number)).content.decode()
+    assert f"Reachable, credentials not verified ({checked_at:%Y-%m-%d %H:%M} UTC)" in inline

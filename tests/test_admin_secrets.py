@@ -22,6 +22,7 @@ from tests.admin_support import (
     form_errors,
     history_url,
     register_data,
+    run_action,
     trunk_edit_data,
 )
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
@@ -73,11 +74,19 @@ def admin_pages(binding) -> list[str]:
         f"{BINDINGS_URL}?q=2025550143",
         change_url(binding),
         history_url(binding),
-        f"{BINDINGS_URL}reassign/?ids={binding.pk}",
-        f"{BINDINGS_URL}unbind/?ids={binding.pk}",
         REGISTER_URL,
         TOKENS_URL,
     ]
+
+
+def confirmation_pages(client, binding) -> dict[str, str]:
+    """The reassign and unbind confirmation pages of `binding` (answers to the actions' POST)."""
+    pages = {}
+    for action in ("reassign_selected", "unbind_selected"):
+        response = run_action(client, BINDINGS_URL, action, [binding])
+        assert response.status_code == 200, action
+        pages[action] = response.content.decode()
+    return pages
 
 
 def test_the_marker_password_appears_in_no_admin_page(staff_client, admin_trunk):
@@ -85,6 +94,8 @@ def test_the_marker_password_appears_in_no_admin_page(staff_client, admin_trunk)
         response = staff_client.get(url)
         assert response.status_code == 200, url
         assert_no_marker(response.content.decode(), url)
+    for action, html in confirmation_pages(staff_client, admin_trunk).items():
+        assert_no_marker(html, action)
 
 
 def test_the_marker_appears_in_no_page_after_edits_and_a_refused_edit(staff_client, admin_trunk):
@@ -95,6 +106,8 @@ def test_the_marker_appears_in_no_page_after_edits_and_a_refused_edit(staff_clie
     assert_no_marker(refused.content.decode(), "a refused trunk edit")
     for page in admin_pages(admin_trunk):
         assert_no_marker(staff_client.get(page).content.decode(), page)
+    for action, html in confirmation_pages(staff_client, admin_trunk).items():
+        assert_no_marker(html, action)
 
 
 def test_the_credentials_are_stored_encrypted_and_nowhere_in_clear(admin_trunk):

@@ -77,8 +77,8 @@ def test_a_change_through_the_staff_admin_records_the_staff_user_and_the_admin_d
     client.force_login(staff_user)
     binding = ChannelBinding.objects.get(phone_number__number=NUMBER, channel="call")
     response = client.post(
-        "/admin/channels_app/channelbinding/reassign/",
-        {"ids": str(binding.pk), "agent": agents_a[2].pk},
+        "/admin/channels_app/channelbinding/",
+        {"action": "reassign_selected", "_selected_action": [binding.pk], "post": "yes", "agent": agents_a[2].pk},
     )
     events = _events()
     reassigned = [e for e in events if e.action == "reassigned"]

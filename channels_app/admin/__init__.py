@@ -1,4 +1,4 @@
-"""The staff admin (contract §4): every model, search by number in any spelling, the same rules
+"""The staff admin (docs/admin.md): every model, search by number in any spelling, the same rules
 and messages as the API (every write goes through channels_app.services), secrets write-only,
 audit trails, bulk registration from CSV and the everyday support actions.
 

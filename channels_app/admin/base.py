@@ -1,4 +1,4 @@
-"""Shared machinery of the staff admin: service-backed forms, error mapping, capped pagination.
+"""Shared machinery of the staff admin: service-backed forms, capped changelists, small helpers.
 
 The admin is a door like the API and the self-serve pages: it shapes input and output and calls
 channels_app.services with `Actor(door=Door.ADMIN, user=request.user)`. Nothing here restates a
@@ -7,16 +7,19 @@ rule; a refusal from a service is shown next to the field it names, with the ser
 
 from __future__ import annotations
 
+import re
 from typing import Any
-from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.utils import construct_change_message
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import construct_change_message, unquote
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import router, transaction
-from django.http import HttpResponseRedirect
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -25,27 +28,51 @@ from channels_app.audit import Actor, Door
 from channels_app.errors import DomainError
 from channels_app.fieldpaths import add_domain_error
 
-MAX_SELECTED = 100
 DEFAULT_COUNT_CAP = 10_000
+# A primary key as the changelist's checkboxes send it: ASCII digits that fit a 64-bit integer.
+# (`int()` also reads the decimal digits of every script, "\u0665" -> 5; the database refuses more digits.)
+PRIMARY_KEY = re.compile(r"[0-9]{1,18}")
 
 
-def admin_actor(request) -> Actor:
+def admin_actor(request: HttpRequest) -> Actor:
     """The actor for every write made through the staff admin."""
     return Actor(door=Door.ADMIN, user=request.user)
+
+
+def admin_url(obj: Model, view: str = "change") -> str:
+    opts = obj._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk])
+
+
+def changelist_url(opts: Any) -> str:
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+
+
+def missing_object(modeladmin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> HttpResponseRedirect:
+    """The answer of the admin's own views to an id that names no row: a message, then the list."""
+    modeladmin.message_user(
+        request,
+        _("%(name)s with ID “%(key)s” doesn’t exist. Perhaps it was deleted?")  # noqa: RUF001 - Django's own text
+        % {"name": modeladmin.opts.verbose_name, "key": unquote(object_id)},
+        messages.WARNING,
+    )
+    return HttpResponseRedirect(changelist_url(modeladmin.opts))
 
 
 class ServiceForm(forms.ModelForm):
     """A ModelForm for the admin's change views whose "save" is one service call.
 
-    The service runs while the form validates (where a ModelForm would validate the model), in a
-    savepoint: a refusal rolls it back and lands on the form next to its field, so the admin
-    re-renders the form with the contract's message and nothing written. On success `result`
-    holds what the service returned and `save()` hands it to the admin.
-    No model field is bound (`Meta.fields = []`): every input is declared, so stored values, the
-    SIP secrets above all, never reach the form as initial data unless a form puts them there.
+    The service runs in `clean()`, once the fields are valid, in a savepoint: a refusal rolls it
+    back and lands on the form next to its field, so the admin re-renders the form with the
+    contract's message and nothing written. On success `result` holds what the service returned
+    and `save()` hands it to the admin.
+    No model field is bound or validated by the form (ServiceAdminMixin gives it `fields=[]` and
+    excludes every model field): every input is declared, so stored values, the SIP secrets above
+    all, never reach the form unless a form puts them there, and the service, which validates the
+    whole input and lets the database have the last word, is the only validation of the model.
     """
 
-    request = None  # set per request by ServiceAdminMixin.get_form
+    request: HttpRequest | None = None  # set per request by ServiceAdminMixin.get_form
 
     class Meta:
         fields: list[str] = []
@@ -61,16 +88,16 @@ class ServiceForm(forms.ModelForm):
     def perform(self, data: dict[str, Any]) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _post_clean(self) -> None:
-        # The service validates the whole input and the database has the last word; the model
-        # validation a ModelForm would run here on the untouched instance has nothing to add.
-        if self._errors:
-            return
+    def clean(self) -> dict[str, Any]:
+        cleaned_data = super().clean()
+        if self.errors:  # a field is refused already: fix that first
+            return cleaned_data
         try:
             with transaction.atomic():
-                self.result = self.perform(self.cleaned_data)
+                self.result = self.perform(cleaned_data)
         except DomainError as exc:
             add_domain_error(self, exc)
+        return cleaned_data
 
     def save(self, commit: bool = True) -> Any:
         return self.result
@@ -83,6 +110,11 @@ class ServiceAdminMixin:
     is rolled back whole, so a rejected form never leaves a partial write behind.
     """
 
+    def get_exclude(self, request, obj=None) -> list[str]:
+        # Every model field. A declared input named like one (`name`, `sip_gateway`) is then not
+        # validated on the instance, which the form never fills: the service validates the input.
+        return [field.name for field in self.model._meta.fields]
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["fields"] = []  # every input is declared on the form (see ServiceForm)
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -91,7 +123,7 @@ class ServiceAdminMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         with transaction.atomic(using=router.db_for_write(self.model)):
             response = super().changeform_view(request, object_id, form_url, extra_context)
-            if request.method == "POST" and not getattr(request, "_admin_form_accepted", False):
+            if request.method == "POST" and not getattr(request, "admin_form_accepted", False):
                 transaction.set_rollback(True)
         return response
 
@@ -100,7 +132,7 @@ class ServiceAdminMixin:
 
     def save_model(self, request, obj, form, change):
         """Already saved by the service during validation; the admin accepted the whole POST."""
-        request._admin_form_accepted = True
+        request.admin_form_accepted = True
 
     def save_related(self, request, form, formsets, change):
         """Nothing related is edited through these forms (inlines are read-only)."""
@@ -133,39 +165,27 @@ class CappedCountPaginator(Paginator):
         return self.count > self.cap
 
 
-class FastChangeListMixin:
-    """Changelists that stay fast on 100,000 rows: no full count, a capped one."""
+class ChangeListMixin:
+    """What every changelist here shares: it stays fast on 100,000 rows (no full count, a capped
+    one), and an action runs only on a selection of well-formed primary keys.
+
+    Django's action machinery filters `pk__in` the posted `_selected_action` values as they are:
+    "abc", "²" or a 30-digit number make that filter raise, a 500. Such a selection is refused
+    with a message before any action sees it.
+    """
 
     paginator = CappedCountPaginator
     show_full_result_count = False
     list_per_page = 50
 
-
-def selected_ids(request) -> list[int]:
-    """Primary keys passed as `?ids=1,2,3` by an action or a button."""
-    raw = request.GET.get("ids") or request.POST.get("ids") or ""
-    ids = []
-    for part in raw.split(","):
-        if part.strip().isdigit():
-            ids.append(int(part))
-    return ids[:MAX_SELECTED]
-
-
-def redirect_with_ids(modeladmin, request, queryset, url_name: str):
-    """Action helper: send the selection to a confirmation view (at most MAX_SELECTED rows)."""
-    ids = list(queryset.order_by("pk").values_list("pk", flat=True)[: MAX_SELECTED + 1])
-    if len(ids) > MAX_SELECTED:
-        modeladmin.message_user(
-            request, _("Select at most %(n)d rows for this action.") % {"n": MAX_SELECTED}, messages.ERROR
-        )
-        return None
-    url = reverse(f"admin:{url_name}")
-    return HttpResponseRedirect(f"{url}?{urlencode({'ids': ','.join(map(str, ids))})}")
-
-
-def admin_url(obj: Any, view: str = "change") -> str:
-    opts = obj._meta
-    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=[obj.pk])
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME) if request.method == "POST" else []
+        if not all(PRIMARY_KEY.fullmatch(value) for value in selected):
+            self.message_user(request, _("The selection is not valid. Select the rows again."), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        return super().changelist_view(request, extra_context)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -1,9 +1,9 @@
-"""Channel bindings: register an external number, edit a trunk, reassign, unbind.
+"""Channel bindings: register an external number, edit a trunk, check it, reassign, unbind.
 
 The add page is the "register external number" form (services.trunk_register, as the API's
 POST /phone-numbers/trunks); a trunk's change page edits it through services.trunk_update.
-Reassign (services.binding_reassign) and unbind (services.binding_delete) have their own
-confirmation pages, reached from the number page or as changelist actions.
+Reassign (services.binding_reassign) and unbind (services.binding_delete) are changelist actions
+with a confirmation page, offered on the binding's page and on its number's page too.
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,24 +21,29 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from channels_app import selectors, services
-from channels_app.admin.base import (
-    FastChangeListMixin,
-    ServiceAdminMixin,
-    admin_actor,
-    admin_url,
-    redirect_with_ids,
-    selected_ids,
-)
+from channels_app.admin.actions import confirmation_page, confirmed, each_or_none, selection
+from channels_app.admin.base import ChangeListMixin, ServiceAdminMixin, admin_actor, admin_url, missing_object
+from channels_app.admin.display import BindingColumns, bindings_without_secrets, health_details, is_call_trunk
 from channels_app.admin.filters import NUMBER_SEARCH_HELP, AgentFilter, search_by_number
 from channels_app.admin.forms import ReadOnlyBindingForm, ReassignForm, TrunkEditForm, TrunkRegisterForm
 from channels_app.admin.history import render_trail
-from channels_app.admin.number_admin import BindingColumns, bindings_without_secrets, health_details
 from channels_app.errors import DomainError
 from channels_app.fieldpaths import add_domain_error
 from channels_app.models import Channel, ChannelBinding, PhoneNumber
 from channels_app.sip import HealthStatus
 
 sensitive_credentials = method_decorator(sensitive_post_parameters("sip_username", "sip_password"))
+
+
+def number_page_of(bindings: list[ChannelBinding]) -> str | None:
+    """The number's page, when an action was about one binding of a number still in the inventory."""
+    if len(bindings) == 1 and PhoneNumber.objects.filter(pk=bindings[0].phone_number_id).exists():
+        return admin_url(bindings[0].phone_number)
+    return None
+
+
+def described(bindings: list[ChannelBinding]) -> str:
+    return ", ".join(f"{binding.phone_number.e164} ({binding.channel})" for binding in bindings)
 
 
 class NumberSourceFilter(admin.SimpleListFilter):
@@ -59,7 +62,7 @@ class NumberSourceFilter(admin.SimpleListFilter):
 
 
 @admin.register(ChannelBinding)
-class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
+class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
     list_display = ("number", "channel", "agent", "workspace", "kind", "name", "direction", "credentials", "updated_at")
     list_display_links = ("number", "channel")
     list_filter = ("workspace", "channel", NumberSourceFilter, AgentFilter, "direction")
@@ -136,30 +139,34 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
             return found, False
         return super().get_search_results(request, queryset, search_term)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # unbinding goes through the service, with its rules
-        return actions
-
     @admin.display(description=_("number"), ordering="phone_number__number")
-    def number(self, binding):
+    def number(self, binding: ChannelBinding) -> str:
         return format_html('<a href="{}">{}</a>', admin_url(binding.phone_number), binding.phone_number.e164)
 
     @admin.display(description=_("last trunk check"))
-    def trunk_check(self, binding):
+    def trunk_check(self, binding: ChannelBinding) -> str:
         """The stored result of the last check (status, when, each gateway's answer); "Check now" is
         in the page's tools."""
         return health_details(binding)
 
     @admin.display(description=_("agent"))
-    def agent_display(self, binding):
-        return format_html(
-            '{} · <a href="{}?ids={}">{}</a>',
-            binding.agent.name,
-            reverse("admin:channels_app_channelbinding_reassign"),
-            binding.pk,
-            _("reassign to another agent"),
-        )
+    def agent_display(self, binding: ChannelBinding) -> str:
+        return format_html('<a href="{}">{}</a>', admin_url(binding.agent), binding.agent.name)
+
+    # --- permissions: a binding is never deleted around the service ------------------------------
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and not obj.is_trunk:
+            return False  # nothing to edit in place: reassign or unbind it
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A binding leaves by "unbind" (services.binding_delete): an external number goes with its
+        # last trunk and the audit trail names the actor. Django's delete would do neither.
+        return False
+
+    def has_unbind_permission(self, request) -> bool:
+        return request.user.has_perm("channels_app.delete_channelbinding")
 
     # --- register and edit ----------------------------------------------------------------------
 
@@ -181,11 +188,6 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
 
     def get_readonly_fields(self, request, obj=None):
         return self.change_readonly if obj is not None else ()
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        if obj is not None and not obj.is_trunk:
-            return False  # nothing to edit in place: reassign or unbind it
-        return super().has_change_permission(request, obj)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -222,121 +224,30 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
         return HttpResponseRedirect(admin_url(obj.phone_number))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["can_check_trunk"] = bool(
-            obj is not None
-            and obj.is_trunk
-            and obj.channel == Channel.CALL
-            and self.has_change_permission(request, obj)
-        )
+        if obj is not None:
+            context["can_check_trunk"] = is_call_trunk(obj) and self.has_change_permission(request, obj)
+            context["can_reassign"] = self.has_change_permission(request)
+            context["can_unbind"] = self.has_unbind_permission(request)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def delete_view(self, request, object_id, extra_context=None):
-        return HttpResponseRedirect(f"{reverse('admin:channels_app_channelbinding_unbind')}?ids={int(object_id)}")
-
-    # --- history -------------------------------------------------------------------------------
+    # --- history and the trunk check -------------------------------------------------------------
 
     def history_view(self, request, object_id, extra_context=None):
-        binding = self.get_object(request, object_id)
+        binding = self.get_object(request, unquote(object_id))
         if binding is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return missing_object(self, request, object_id)
         if not self.has_view_or_change_permission(request, binding):
             raise PermissionDenied
         number = binding.phone_number
         events = [event for event in selectors.number_events(number=number) if event.channel == binding.channel]
         return render_trail(self, request, binding, events, subject=f"{number.e164} · {binding.channel}")
 
-    # --- reassign and unbind ----------------------------------------------------------------------
-
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("reassign/", wrap(self.reassign_view), name="channels_app_channelbinding_reassign"),
-            path("unbind/", wrap(self.unbind_view), name="channels_app_channelbinding_unbind"),
             path("<path:object_id>/check/", wrap(self.check_view), name="channels_app_channelbinding_check"),
             *super().get_urls(),
         ]
-
-    @admin.action(description=_("Reassign selected bindings to another agent"), permissions=["change"])
-    def reassign_selected(self, request, queryset):
-        return redirect_with_ids(self, request, queryset, "channels_app_channelbinding_reassign")
-
-    @admin.action(description=_("Unbind selected bindings"), permissions=["delete"])
-    def unbind_selected(self, request, queryset):
-        return redirect_with_ids(self, request, queryset, "channels_app_channelbinding_unbind")
-
-    def _selected(self, request) -> list[ChannelBinding]:
-        return list(
-            bindings_without_secrets(ChannelBinding.objects.filter(pk__in=selected_ids(request)))
-            .select_related("phone_number", "workspace")
-            .order_by("phone_number__number", "channel")
-        )
-
-    def _back(self, bindings: list[ChannelBinding]) -> str:
-        if len(bindings) == 1 and PhoneNumber.objects.filter(pk=bindings[0].phone_number_id).exists():
-            return admin_url(bindings[0].phone_number)
-        return reverse("admin:channels_app_channelbinding_changelist")
-
-    def _render(self, request, template: str, context: dict) -> TemplateResponse:
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
-            request,
-            f"admin/channels_app/channelbinding/{template}",
-            {**self.admin_site.each_context(request), "opts": self.opts, **context},
-        )
-
-    def reassign_view(self, request):
-        """Give the selected bindings to one agent of their workspace: all of them, or none."""
-        if not self.has_change_permission(request):
-            raise PermissionDenied
-        bindings = self._selected(request)
-        if not bindings:
-            self.message_user(request, _("No bindings were selected."), messages.WARNING)
-            return HttpResponseRedirect(reverse("admin:channels_app_channelbinding_changelist"))
-        workspaces = {binding.workspace_id for binding in bindings}
-        if len(workspaces) > 1:
-            self.message_user(request, _("Select bindings of one workspace to reassign them."), messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:channels_app_channelbinding_changelist"))
-        workspace = bindings[0].workspace
-        form = ReassignForm(request.POST or None, workspace=workspace)
-        errors: dict[int, str] = {}
-        if request.method == "POST" and form.is_valid():
-            agent = form.cleaned_data["agent"]
-            actor = admin_actor(request)
-            with transaction.atomic():
-                for binding in bindings:
-                    try:
-                        services.binding_reassign(
-                            workspace=workspace, actor=actor, binding_uuid=binding.uuid, agent_uuid=agent.agent_uuid
-                        )
-                    except DomainError as exc:
-                        errors[binding.pk] = exc.text
-                        if len(bindings) == 1:
-                            add_domain_error(form, exc)
-                if errors:
-                    transaction.set_rollback(True)
-            if not errors:
-                self.message_user(
-                    request,
-                    _("Reassigned %(what)s to %(agent)s.")
-                    % {
-                        "what": ", ".join(f"{b.phone_number.e164} ({b.channel})" for b in bindings),
-                        "agent": agent.name,
-                    },
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(self._back(bindings))
-        return self._render(
-            request,
-            "reassign.html",
-            {
-                "title": _("Reassign to another agent"),
-                "form": form,
-                "rows": [{"binding": binding, "error": errors.get(binding.pk)} for binding in bindings],
-                "ids": ",".join(str(binding.pk) for binding in bindings),
-                "workspace": workspace,
-                "back_url": self._back(bindings),
-            },
-        )
 
     def check_view(self, request, object_id):
         """POST only: run services.trunk_check on a call trunk, then back to `next` or its page.
@@ -350,7 +261,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
             return HttpResponseNotAllowed(["POST"])
         binding = self.get_object(request, unquote(object_id))
         if binding is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return missing_object(self, request, object_id)
         if not self.has_change_permission(request, binding):
             raise PermissionDenied
         back = request.GET.get("next") or ""
@@ -375,49 +286,81 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, FastChangeListMixin
         )
         return HttpResponseRedirect(back)
 
-    def unbind_view(self, request):
-        """Confirm, then remove the selected bindings (external numbers leave with their last trunk)."""
-        if not self.has_delete_permission(request):
-            raise PermissionDenied
-        bindings = self._selected(request)
-        if not bindings:
-            self.message_user(request, _("No bindings were selected."), messages.WARNING)
-            return HttpResponseRedirect(reverse("admin:channels_app_channelbinding_changelist"))
-        errors: dict[int, str] = {}
-        if request.method == "POST":
+    # --- reassign and unbind: actions with a confirmation page ------------------------------------
+
+    @admin.action(description=_("Reassign selected bindings to another agent"), permissions=["change"])
+    def reassign_selected(self, request, queryset):
+        """Give the selected bindings to one agent of their workspace: all of them, or none."""
+        bindings = selection(self, request, queryset.order_by("phone_number__number", "channel"))
+        if bindings is None:
+            return None
+        if len({binding.workspace_id for binding in bindings}) > 1:
+            self.message_user(request, _("Select bindings of one workspace to reassign them."), messages.ERROR)
+            return None
+        workspace = bindings[0].workspace
+        form = ReassignForm(request.POST if confirmed(request) else None, workspace=workspace)
+        errors: dict[int, DomainError] = {}
+        if form.is_valid():
+            agent = form.cleaned_data["agent"]
             actor = admin_actor(request)
-            gone = []
-            with transaction.atomic():
-                for binding in bindings:
-                    try:
-                        remaining = services.binding_delete(
-                            workspace=binding.workspace, actor=actor, binding_uuid=binding.uuid
-                        )
-                    except DomainError as exc:
-                        errors[binding.pk] = exc.text
-                    else:
-                        if remaining is None:
-                            gone.append(binding.phone_number.e164)
-                if errors:
-                    transaction.set_rollback(True)
+            errors = each_or_none(
+                bindings,
+                lambda binding: services.binding_reassign(
+                    workspace=workspace, actor=actor, binding_uuid=binding.uuid, agent_uuid=agent.agent_uuid
+                ),
+            )
             if not errors:
-                text = _("Unbound %(what)s.") % {
-                    "what": ", ".join(f"{b.phone_number.e164} ({b.channel})" for b in bindings)
-                }
+                self.message_user(
+                    request,
+                    _("Reassigned %(what)s to %(agent)s.") % {"what": described(bindings), "agent": agent.name},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(number_page_of(bindings) or request.get_full_path())
+            if len(bindings) == 1:
+                add_domain_error(form, errors[bindings[0].pk])
+        return confirmation_page(
+            self,
+            request,
+            action="reassign_selected",
+            title=_("Reassign to another agent"),
+            selected=bindings,
+            back_url=number_page_of(bindings),
+            form=form,
+            workspace=workspace,
+            bindings=[{"binding": binding, "error": errors.get(binding.pk)} for binding in bindings],
+        )
+
+    @admin.action(description=_("Unbind selected bindings"), permissions=["unbind"])
+    def unbind_selected(self, request, queryset):
+        """Confirm, then remove the selected bindings (external numbers leave with their last trunk)."""
+        bindings = selection(self, request, queryset.order_by("phone_number__number", "channel"))
+        if bindings is None:
+            return None
+        errors: dict[int, DomainError] = {}
+        if confirmed(request):
+            actor = admin_actor(request)
+            gone: list[str] = []
+
+            def unbind(binding: ChannelBinding) -> None:
+                if services.binding_delete(workspace=binding.workspace, actor=actor, binding_uuid=binding.uuid) is None:
+                    gone.append(binding.phone_number.e164)
+
+            errors = each_or_none(bindings, unbind)
+            if not errors:
+                text = _("Unbound %(what)s.") % {"what": described(bindings)}
                 if gone:
                     text += " " + _("%(numbers)s left the inventory with the last trunk.") % {
                         "numbers": ", ".join(gone)
                     }
                 self.message_user(request, text, messages.SUCCESS)
-                return HttpResponseRedirect(self._back(bindings))
+                return HttpResponseRedirect(number_page_of(bindings) or request.get_full_path())
             self.message_user(request, _("Nothing was unbound: fix the problems below."), messages.ERROR)
-        return self._render(
+        return confirmation_page(
+            self,
             request,
-            "unbind.html",
-            {
-                "title": _("Unbind"),
-                "rows": [{"binding": binding, "error": errors.get(binding.pk)} for binding in bindings],
-                "ids": ",".join(str(binding.pk) for binding in bindings),
-                "back_url": self._back(bindings),
-            },
+            action="unbind_selected",
+            title=_("Unbind"),
+            selected=bindings,
+            back_url=number_page_of(bindings),
+            bindings=[{"binding": binding, "error": errors.get(binding.pk)} for binding in bindings],
         )

@@ -25,10 +25,10 @@ NUMBER_SEARCH_HELP = _(
 def search_by_number(queryset: QuerySet, term: str, *, number_field: str, uuid_field: str) -> QuerySet | None:
     """Filter by the digits of `term`, however it is spelled; None when the term has no digits.
 
-    Matching is on digits, so every spelling of rule 13 and any partial run of digits finds the
+    Matching is on digits, so every spelling (`any-spelling`) and any partial run of digits finds the
     stored E.164 number. A "(0)" is dropped ("+44 (0)20 7183 8750"). Leading zeros (a national
     trunk prefix, or the 00 international prefix) are also tried without them, so
-    "020 7183 8750" finds +442071838750. A UUID finds its row. A whole valid number (rule 13)
+    "020 7183 8750" finds +442071838750. A UUID finds its row. A whole valid number
     is first looked up on the unique index: the partial-digits match reads every number, which
     grows with the inventory (docs/performance.md). Only a hit is kept: a national spelling
     without its country code ("364 461 8640" for +1 364 461 8640) can also read as another

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_app import channel_settings as settings_doc
 from channels_app import selectors, services
-from channels_app.admin.base import ServiceForm
+from channels_app.admin.base import PRIMARY_KEY, ServiceForm
 from channels_app.models import Agent, Channel, Direction, TokenScope, Workspace
 from channels_app.validators import SIP_KEYS
 
@@ -121,7 +121,7 @@ class TrunkRegisterForm(ServiceForm):
     def _chosen_workspace(self) -> Workspace | None:
         """With a workspace given in the address (?workspace=ID), list only its agents."""
         raw = self.initial.get("workspace")
-        if raw and str(raw).isdigit() and not self.is_bound:
+        if raw and PRIMARY_KEY.fullmatch(str(raw)) and not self.is_bound:
             return Workspace.objects.filter(pk=raw).first()
         return None
 
@@ -142,7 +142,7 @@ class TrunkRegisterForm(ServiceForm):
 
 
 class TrunkEditForm(ServiceForm):
-    """Edit a trunk: services.trunk_update with only what changed (rule 8 merge semantics)."""
+    """Edit a trunk: services.trunk_update with only what changed (`update-merges`)."""
 
     name = forms.CharField(required=False, help_text=_("Leave blank to go back to the default name."))
     direction = forms.ChoiceField(choices=Direction.choices)
@@ -183,11 +183,11 @@ class TrunkEditForm(ServiceForm):
             )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        # Before ServiceForm.clean, which calls the service only when no field is refused.
         for key in ("username", "password"):
-            if data.get(f"clear_sip_{key}") and data.get(f"sip_{key}"):
+            if self.cleaned_data.get(f"clear_sip_{key}") and self.cleaned_data.get(f"sip_{key}"):
                 self.add_error(f"sip_{key}", _("Enter a new value or tick the clear box, not both."))
-        return data
+        return super().clean()
 
     def perform(self, data: dict[str, Any]):
         binding = self.instance
@@ -333,7 +333,7 @@ class TokenCreateForm(ServiceForm):
 
 
 class CsvImportForm(forms.Form):
-    """Upload a CSV of trunks (contract §6 columns) for one workspace."""
+    """Upload a CSV of trunks (the import_trunks columns) for one workspace."""
 
     MAX_BYTES = 5 * 1024 * 1024
 

@@ -13,7 +13,6 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 from channels_app.audit import Door
-from channels_app.models import Agent
 from channels_app.selectors import Event
 
 _DOORS = dict(Door.choices)
@@ -27,24 +26,14 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _agent_names(events: list[Event]) -> dict[str, str]:
-    uuids = {event.changes.get("agent_uuid") for event in events} - {None}
-    if not uuids:
-        return {}
-    return {
-        str(key): name for key, name in Agent.objects.filter(agent_uuid__in=uuids).values_list("agent_uuid", "name")
-    }
-
-
 def event_rows(events: list[Event]) -> list[dict[str, Any]]:
     """Events shaped for the page: door label, changes as (field, value) pairs."""
-    names = _agent_names(events)
     rows = []
     for event in events:
         changes = []
         for key, value in event.changes.items():
-            if key == "agent_uuid" and value in names:
-                value = f"{names[value]} ({value})"
+            if key == "agent_uuid" and event.agent_name:
+                value = f"{event.agent_name} ({value})"
             changes.append((key, _shown(value)))
         rows.append(
             {

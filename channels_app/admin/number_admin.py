@@ -6,26 +6,26 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from channels_app import selectors, services
 from channels_app.admin import import_views
+from channels_app.admin.actions import confirmation_page, confirmed, each_or_none, selection
 from channels_app.admin.base import (
-    FastChangeListMixin,
+    ChangeListMixin,
     ReadOnlyInline,
     ServiceAdminMixin,
     admin_actor,
     admin_url,
-    redirect_with_ids,
-    selected_ids,
+    missing_object,
 )
+from channels_app.admin.display import BindingColumns, bindings_without_secrets, health_summary, is_call_trunk
 from channels_app.admin.filters import (
     NUMBER_SEARCH_HELP,
     NumberAgentFilter,
@@ -36,93 +36,25 @@ from channels_app.admin.filters import (
 from channels_app.admin.forms import NumberSettingsForm, PurchasedNumberForm
 from channels_app.admin.history import render_trail
 from channels_app.errors import DomainError
-from channels_app.models import SIP_FIELDS, Channel, ChannelBinding, PhoneNumber, Source
-from channels_app.sip import HealthStatus
-
-CHANNEL_ORDER = (Channel.CALL, Channel.WHATSAPP, Channel.SMS)
+from channels_app.models import Channel, ChannelBinding, PhoneNumber, Source
 
 
-def credentials_status(binding: ChannelBinding) -> str:
-    """ "set / not set" for username and password, from NULL-ness: nothing is decrypted."""
-    if binding.channel != Channel.CALL or not binding.is_trunk:
-        return "—"
-    has_username = getattr(binding, "has_username", None)
-    has_password = getattr(binding, "has_password", None)
-    if has_username is None:
-        has_username, has_password = bool(binding.sip_username), bool(binding.sip_password)
-    state = {True: _("set"), False: _("not set")}
-    text = _("username %(u)s, password %(p)s") % {"u": state[bool(has_username)], "p": state[bool(has_password)]}
-    if binding.credentials_updated_at:
-        return format_html(
-            "{} · {} {}", text, _("changed"), binding.credentials_updated_at.strftime("%Y-%m-%d %H:%M UTC")
-        )
-    return text
+def binding_action_button(binding: ChannelBinding, *, form_id: str, label: str) -> str:
+    """A button of the bindings inline that runs a bindings changelist action for its row.
 
-
-def health_summary(binding: ChannelBinding) -> str:
-    """A call trunk's last check in a few words: its status and when (from the stored result)."""
-    if binding.channel != Channel.CALL or not binding.is_trunk:
-        return "—"
-    if not binding.health_status:
-        return _("not checked since the last SIP change")
-    when = binding.health_checked_at.strftime("%Y-%m-%d %H:%M UTC") if binding.health_checked_at else "—"
-    return f"{binding.get_health_status_display()} ({when})"
-
-
-def _gateway_line(gateway: dict) -> str:
-    answers = []
-    for method, answer in (("OPTIONS", gateway), ("REGISTER", gateway["register"])):
-        if answer and answer.get("status_line"):
-            rtt = f" in {answer['rtt_ms']:.1f} ms" if answer.get("rtt_ms") is not None else ""
-            answers.append(f"{method}: {answer['status_line']}{rtt}")
-    address = f" ({gateway['address']})" if gateway["address"] and gateway["address"] != gateway["host"] else ""
+    It belongs to a small form outside the number's form (`form_id`, in the change_form template,
+    holding the CSRF token and the action's name) and sends the row as `_selected_action`.
+    """
     return format_html(
-        "{} {}:{}{} · <strong>{}</strong> · {}{}",
-        _("secondary gateway") if gateway["role"] == "secondary_gateway" else _("gateway"),
-        gateway["host"],
-        gateway["port"],
-        address,
-        HealthStatus(gateway["status"]).label if gateway["status"] in HealthStatus.values else gateway["status"],
-        gateway["message"],
-        format_html(' <span class="quiet">{}</span>', " · ".join(answers)) if answers else "",
+        '<button type="submit" class="binding-action-button" form="{}" name="_selected_action" value="{}">{}</button>',
+        form_id,
+        binding.pk,
+        label,
     )
-
-
-def health_details(binding: ChannelBinding) -> str:
-    """The stored result of the last trunk check: status, when, and each gateway's answer."""
-    if binding.channel != Channel.CALL or not binding.is_trunk or not binding.health_status:
-        return health_summary(binding)
-    gateways = (binding.health_details or {}).get("gateways", [])
-    lines = format_html_join("", "<li>{}</li>", ((_gateway_line(gateway),) for gateway in gateways))
-    return format_html('{}<ul class="trunk-check">{}</ul>', health_summary(binding), lines)
-
-
-def bindings_without_secrets(queryset):
-    """Bindings with their agent, the SIP columns left unread, and whether credentials are set."""
-    return (
-        queryset.select_related("agent")
-        .defer(*SIP_FIELDS)
-        .annotate(
-            has_username=ExpressionWrapper(Q(sip_username__isnull=False), output_field=BooleanField()),
-            has_password=ExpressionWrapper(Q(sip_password__isnull=False), output_field=BooleanField()),
-        )
-    )
-
-
-class BindingColumns:
-    """The columns a binding shows wherever it is listed: the binding's own pages, the number's."""
-
-    @admin.display(description=_("kind"))
-    def kind(self, binding):
-        return _("trunk") if binding.is_trunk else _("purchased binding")
-
-    @admin.display(description=_("SIP credentials"))
-    def credentials(self, binding):
-        return credentials_status(binding)
 
 
 class BindingInline(BindingColumns, ReadOnlyInline):
-    """The number's bindings; each row links to its own pages (edit, reassign, unbind)."""
+    """The number's bindings; each row leads to its own pages and actions (edit, reassign, unbind)."""
 
     model = ChannelBinding
     fk_name = "phone_number"
@@ -138,13 +70,14 @@ class BindingInline(BindingColumns, ReadOnlyInline):
         return bindings_without_secrets(super().get_queryset(request)).order_by("channel")
 
     def get_fields(self, request, obj=None):
-        # Inlines are instantiated per request: whether "check now" is offered belongs to this one.
-        self.can_check = request.user.has_perm("channels_app.change_channelbinding")
+        # Inlines are instantiated per request: which buttons are offered belongs to this one.
+        self.can_change = request.user.has_perm("channels_app.change_channelbinding")
+        self.can_unbind = request.user.has_perm("channels_app.delete_channelbinding")
         self.number_url = admin_url(obj) if obj is not None else ""
         return super().get_fields(request, obj)
 
     @admin.display(description=_("last trunk check"))
-    def last_check(self, binding):
+    def last_check(self, binding: ChannelBinding) -> str:
         """The stored status and, for staff who may change bindings, a "check now" button.
 
         The button belongs to a small form outside the number's form (`trunk-check-form` in the
@@ -152,7 +85,7 @@ class BindingInline(BindingColumns, ReadOnlyInline):
         field still saves the number, and it works without JavaScript.
         """
         summary = health_summary(binding)
-        if binding.channel != Channel.CALL or not binding.is_trunk or not getattr(self, "can_check", False):
+        if not is_call_trunk(binding) or not getattr(self, "can_change", False):
             return summary
         action = reverse("admin:channels_app_channelbinding_check", args=[binding.pk])
         return format_html(
@@ -165,27 +98,22 @@ class BindingInline(BindingColumns, ReadOnlyInline):
         )
 
     @admin.display(description=_("agent"))
-    def agent_name(self, binding):
+    def agent_name(self, binding: ChannelBinding) -> str:
         return format_html('<a href="{}">{}</a>', admin_url(binding.agent), binding.agent.name)
 
     @admin.display(description=_("actions"))
-    def links(self, binding):
-        ids = f"?ids={binding.pk}"
-        return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a> · <a href="{}">{}</a>',
-            admin_url(binding),
-            _("edit") if binding.is_trunk else _("view"),
-            reverse("admin:channels_app_channelbinding_reassign") + ids,
-            _("reassign"),
-            reverse("admin:channels_app_channelbinding_unbind") + ids,
-            _("unbind"),
-            admin_url(binding, "history"),
-            _("history"),
-        )
+    def links(self, binding: ChannelBinding) -> str:
+        items = [format_html('<a href="{}">{}</a>', admin_url(binding), _("edit") if binding.is_trunk else _("view"))]
+        if getattr(self, "can_change", False):
+            items.append(binding_action_button(binding, form_id="binding-reassign-form", label=_("reassign")))
+        if getattr(self, "can_unbind", False):
+            items.append(binding_action_button(binding, form_id="binding-unbind-form", label=_("unbind")))
+        items.append(format_html('<a href="{}">{}</a>', admin_url(binding, "history"), _("history")))
+        return format_html_join(" · ", "{}", ((item,) for item in items))
 
 
 @admin.register(PhoneNumber)
-class PhoneNumberAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
+class PhoneNumberAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
     list_display = ("number", "workspace", "source", "type", "country_code", "call", "whatsapp", "sms", "status")
     list_display_links = ("number",)
     list_filter = (
@@ -338,23 +266,18 @@ class PhoneNumberAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin)
     # --- history --------------------------------------------------------------------------------
 
     def history_view(self, request, object_id, extra_context=None):
-        number = self.get_object(request, object_id)
+        number = self.get_object(request, unquote(object_id))
         if number is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return missing_object(self, request, object_id)
         if not self.has_view_or_change_permission(request, number):
             raise PermissionDenied
         return render_trail(self, request, number, selectors.number_events(number=number), subject=number.e164)
 
-    # --- release --------------------------------------------------------------------------------
-
-    @admin.action(description=_("Release selected purchased numbers"), permissions=["release"])
-    def release_selected(self, request, queryset):
-        return redirect_with_ids(self, request, queryset, "channels_app_phonenumber_release")
+    # --- release and import ----------------------------------------------------------------------
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
-            path("release/", wrap(self.release_view), name="channels_app_phonenumber_release"),
             path(
                 "import/",
                 wrap(import_views.ImportView.as_view(model_admin=self)),
@@ -363,59 +286,40 @@ class PhoneNumberAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin)
             *super().get_urls(),
         ]
 
-    def release_view(self, request):
-        """Confirm, then release every selected purchased number, or none of them."""
-        if not self.has_release_permission(request):
-            raise PermissionDenied
-        numbers = list(
-            PhoneNumber.objects.filter(pk__in=selected_ids(request))
-            .select_related("workspace")
-            .prefetch_related(
-                Prefetch(
-                    "bindings",
-                    queryset=ChannelBinding.objects.select_related("agent").only(
-                        "id", "phone_number_id", "channel", "agent__id", "agent__name"
-                    ),
-                )
-            )
-            .order_by("number")
-        )
-        if not numbers:
-            self.message_user(request, _("No numbers were selected."), messages.WARNING)
-            return HttpResponseRedirect(reverse("admin:channels_app_phonenumber_changelist"))
-        errors: dict[int, str] = {}
-        if request.method == "POST":
+    @admin.action(description=_("Release selected purchased numbers"), permissions=["release"])
+    def release_selected(self, request, queryset):
+        """Confirm, then release every selected purchased number with its bindings, or none."""
+        numbers = selection(self, request, queryset.select_related("workspace").order_by("number"))
+        if numbers is None:
+            return None
+        errors: dict[int, DomainError] = {}
+        if confirmed(request):
             actor = admin_actor(request)
-            with transaction.atomic():
-                for number in numbers:
-                    try:
-                        services.number_release(
-                            workspace=number.workspace, actor=actor, phone_number_uuid=number.phone_number_uuid
-                        )
-                    except DomainError as exc:
-                        errors[number.pk] = exc.text
-                if errors:
-                    transaction.set_rollback(True)
+            errors = each_or_none(
+                numbers,
+                lambda number: services.number_release(
+                    workspace=number.workspace, actor=actor, phone_number_uuid=number.phone_number_uuid
+                ),
+            )
             if not errors:
                 self.message_user(
                     request,
                     _("Released %(n)d number(s): %(numbers)s.")
-                    % {"n": len(numbers), "numbers": ", ".join(n.e164 for n in numbers)},
+                    % {"n": len(numbers), "numbers": ", ".join(number.e164 for number in numbers)},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(reverse("admin:channels_app_phonenumber_changelist"))
             self.message_user(request, _("Nothing was released: fix the problems below."), messages.ERROR)
-        rows = [
-            {"number": number, "error": errors.get(number.pk), "bindings": list(number.bindings.all())}
-            for number in numbers
-        ]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": _("Release purchased numbers"),
-            "rows": rows,
-            "ids": ",".join(str(number.pk) for number in numbers),
-            "has_external": any(number.source == Source.EXTERNAL for number in numbers),
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/channels_app/phonenumber/release.html", context)
+        return confirmation_page(
+            self,
+            request,
+            action="release_selected",
+            title=_("Release purchased numbers"),
+            selected=numbers,
+            back_url=admin_url(numbers[0]) if len(numbers) == 1 else None,
+            numbers=[
+                {"number": number, "error": errors.get(number.pk), "bindings": list(number.bindings.all())}
+                for number in numbers
+            ],
+            has_external=any(number.source == Source.EXTERNAL for number in numbers),
+        )

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.admin.base import FastChangeListMixin
+from channels_app.admin.base import ChangeListMixin
 from channels_app.models import Agent, Membership, Workspace
 
 
@@ -34,7 +34,7 @@ class AgentInline(admin.TabularInline):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(FastChangeListMixin, admin.ModelAdmin):
+class WorkspaceAdmin(ChangeListMixin, admin.ModelAdmin):
     list_display = ("name", "slug", "uuid", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -52,7 +52,7 @@ class WorkspaceAdmin(FastChangeListMixin, admin.ModelAdmin):
 
 
 @admin.register(Agent)
-class AgentAdmin(FastChangeListMixin, admin.ModelAdmin):
+class AgentAdmin(ChangeListMixin, admin.ModelAdmin):
     list_display = ("name", "workspace", "status", "agent_uuid", "numbers", "created_at")
     list_filter = ("workspace", "status")
     list_select_related = ("workspace",)
@@ -73,7 +73,7 @@ class AgentAdmin(FastChangeListMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(FastChangeListMixin, admin.ModelAdmin):
+class MembershipAdmin(ChangeListMixin, admin.ModelAdmin):
     list_display = ("user", "workspace", "role", "created_at")
     list_filter = ("role", "workspace")
     list_select_related = ("user", "workspace")

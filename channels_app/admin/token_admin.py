@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from channels_app import selectors, services
+from channels_app.admin.actions import confirmation_page, confirmed, each_or_none, selection
 from channels_app.admin.base import (
-    FastChangeListMixin,
+    ChangeListMixin,
     ServiceAdminMixin,
     ServiceForm,
     admin_actor,
-    redirect_with_ids,
-    selected_ids,
+    admin_url,
+    missing_object,
 )
 from channels_app.admin.filters import TokenStateFilter
 from channels_app.admin.forms import TokenCreateForm
@@ -36,7 +35,7 @@ def token_state(token: ApiToken) -> str:
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
+class ApiTokenAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
     list_display = ("name", "workspace", "shown_prefix", "scope", "state", "created_at", "expires_at", "last_used_at")
     list_filter = ("workspace", "scope", TokenStateFilter)
     list_select_related = ("workspace", "created_by")
@@ -116,56 +115,39 @@ class ApiTokenAdmin(ServiceAdminMixin, FastChangeListMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Revoke selected tokens"), permissions=["revoke"])
     def revoke_selected(self, request, queryset):
-        return redirect_with_ids(self, request, queryset, "channels_app_apitoken_revoke")
-
-    def get_urls(self):
-        wrap = self.admin_site.admin_view
-        return [path("revoke/", wrap(self.revoke_view), name="channels_app_apitoken_revoke"), *super().get_urls()]
-
-    def revoke_view(self, request):
-        if not self.has_revoke_permission(request):
-            raise PermissionDenied
-        tokens = list(
-            ApiToken.objects.filter(pk__in=selected_ids(request)).select_related("workspace").order_by("-created_at")
-        )
-        if not tokens:
-            self.message_user(request, _("No tokens were selected."), messages.WARNING)
-            return HttpResponseRedirect(reverse("admin:channels_app_apitoken_changelist"))
-        errors: dict[int, str] = {}
-        if request.method == "POST":
+        """Confirm, then revoke every selected token, or none of them."""
+        tokens = selection(self, request, queryset.order_by("-created_at", "-id"))
+        if tokens is None:
+            return None
+        errors: dict[int, DomainError] = {}
+        if confirmed(request):
             actor = admin_actor(request)
-            with transaction.atomic():
-                for token in tokens:
-                    try:
-                        services.token_revoke(workspace=token.workspace, actor=actor, token_uuid=token.uuid)
-                    except DomainError as exc:
-                        errors[token.pk] = exc.text
-                if errors:
-                    transaction.set_rollback(True)
+            errors = each_or_none(
+                tokens,
+                lambda token: services.token_revoke(workspace=token.workspace, actor=actor, token_uuid=token.uuid),
+            )
             if not errors:
                 self.message_user(
                     request,
                     _("Revoked %(names)s.") % {"names": ", ".join(f"{t.name} ({t.prefix}…)" for t in tokens)},
                     messages.SUCCESS,
                 )
-                return HttpResponseRedirect(reverse("admin:channels_app_apitoken_changelist"))
-        request.current_app = self.admin_site.name
-        return TemplateResponse(
+                return None
+            self.message_user(request, _("Nothing was revoked: fix the problems below."), messages.ERROR)
+        return confirmation_page(
+            self,
             request,
-            "admin/channels_app/apitoken/revoke.html",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": _("Revoke API tokens"),
-                "rows": [{"token": t, "state": token_state(t), "error": errors.get(t.pk)} for t in tokens],
-                "ids": ",".join(str(t.pk) for t in tokens),
-            },
+            action="revoke_selected",
+            title=_("Revoke API tokens"),
+            selected=tokens,
+            back_url=admin_url(tokens[0]) if len(tokens) == 1 else None,
+            tokens=[{"token": t, "state": token_state(t), "error": errors.get(t.pk)} for t in tokens],
         )
 
     def history_view(self, request, object_id, extra_context=None):
-        token = self.get_object(request, object_id)
+        token = self.get_object(request, unquote(object_id))
         if token is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return missing_object(self, request, object_id)
         if not self.has_view_or_change_permission(request, token):
             raise PermissionDenied
         return render_trail(

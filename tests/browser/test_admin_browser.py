@@ -1,10 +1,10 @@
 """The staff admin in Chromium against the live server: what support staff do, end to end.
 
 A staff member logs in, registers an external number with SIP credentials (after a refused
-first try), finds it by a differently spelled search, reassigns it, and bulk-imports a CSV with
-one bad row that is reported and not written. Screenshots of each key page go to
-test-output/screenshots/admin-*.png. No HTML document served in the run contains the marker
-credentials.
+first try), finds it by a differently spelled search, reassigns it from its number's page,
+bulk-imports a CSV with one bad row that is reported and not written, and unbinds the first trunk
+from its own page. Screenshots of each key page go to test-output/screenshots/admin-*.png. No
+HTML document served in the run contains the marker credentials.
 """
 
 from __future__ import annotations
@@ -85,14 +85,15 @@ def test_staff_register_find_reassign_and_bulk_import_in_the_admin(
     expect(results.first).to_contain_text("+12025550143")
     screenshot(page, "admin-search")
 
-    # Reassign it from its page.
+    # Reassign it from its number's page: the row's button runs the bindings' reassign action.
     results.first.locator("a", has_text="+12025550143").click()
-    page.locator("#bindings-group a", has_text="reassign").click()
+    page.locator("#bindings-group button", has_text="reassign").click()
     expect(page.locator("h1")).to_have_text("Reassign to another agent")
     page.select_option("#id_agent", str(agents_a[1].pk))
     screenshot(page, "admin-reassign")
     page.click("#reassign-form input[type=submit]")
     expect(page.locator(".messagelist")).to_contain_text("Reassigned +12025550143 (call) to A agent 2.")
+    expect(page).to_have_url(re.compile(rf"/admin/channels_app/phonenumber/{trunk.phone_number_id}/change/$"))
     trunk.refresh_from_db()
     assert trunk.agent == agents_a[1] and trunk.sip_password == MARKER_PASSWORD
 
@@ -132,6 +133,16 @@ def test_staff_register_find_reassign_and_bulk_import_in_the_admin(
         "+12025550151",
         "+12025550153",
     ]
+
+    # Unbind the first trunk from its own page: its "Unbind" tool leads to the same confirmation.
+    page.goto(f"/admin/channels_app/channelbinding/{trunk.pk}/change/")
+    page.locator(".object-tools button", has_text="Unbind").click()
+    expect(page.locator("h1")).to_have_text("Unbind")
+    expect(page.locator("#content-main table")).to_contain_text("+12025550143")
+    screenshot(page, "admin-unbind")
+    page.click("#unbind-form input[type=submit]")
+    expect(page.locator(".messagelist")).to_contain_text("+12025550143 left the inventory with the last trunk.")
+    assert not PhoneNumber.objects.filter(number="+12025550143").exists()
 
     # Nothing the app served in the whole run carried the credentials.
     assert watch.documents

@@ -1,0 +1,105 @@
+"""How a binding is shown wherever the admin lists it: credentials as "set / not set", the last
+trunk check from the stored result. Nothing here decrypts a credential.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from channels_app.models import SIP_FIELDS, Channel, ChannelBinding
+from channels_app.sip import HealthStatus
+
+TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
+
+
+def bindings_without_secrets(queryset: QuerySet[ChannelBinding]) -> QuerySet[ChannelBinding]:
+    """Bindings with their agent, the SIP columns left unread, and whether credentials are set."""
+    return (
+        queryset.select_related("agent")
+        .defer(*SIP_FIELDS)
+        .annotate(
+            has_username=ExpressionWrapper(Q(sip_username__isnull=False), output_field=BooleanField()),
+            has_password=ExpressionWrapper(Q(sip_password__isnull=False), output_field=BooleanField()),
+        )
+    )
+
+
+def is_call_trunk(binding: ChannelBinding) -> bool:
+    return binding.is_trunk and binding.channel == Channel.CALL
+
+
+def credentials_status(binding: ChannelBinding) -> str:
+    """ "set / not set" for username and password, from NULL-ness: nothing is decrypted."""
+    if not is_call_trunk(binding):
+        return "—"
+    has_username = getattr(binding, "has_username", None)
+    has_password = getattr(binding, "has_password", None)
+    if has_username is None:  # not loaded through bindings_without_secrets
+        has_username, has_password = bool(binding.sip_username), bool(binding.sip_password)
+    state = {True: _("set"), False: _("not set")}
+    text = _("username %(u)s, password %(p)s") % {"u": state[bool(has_username)], "p": state[bool(has_password)]}
+    if binding.credentials_updated_at:
+        return format_html("{} · {} {}", text, _("changed"), binding.credentials_updated_at.strftime(TIME_FORMAT))
+    return text
+
+
+def health_summary(binding: ChannelBinding) -> str:
+    """A call trunk's last check in a few words: its status and when."""
+    if not is_call_trunk(binding):
+        return "—"
+    if not binding.health_status:
+        return _("not checked since the last SIP change")
+    when = binding.health_checked_at.strftime(TIME_FORMAT) if binding.health_checked_at else "—"
+    return f"{binding.get_health_status_display()} ({when})"
+
+
+def status_label(status: Any) -> str:
+    return HealthStatus(status).label if status in HealthStatus.values else str(status)
+
+
+def gateway_line(gateway: dict[str, Any]) -> SafeString:
+    """One gateway of a stored check (`health_details["gateways"]`): where, status, message and the
+    OPTIONS and REGISTER answers."""
+    answers = []
+    for method, answer in (("OPTIONS", gateway), ("REGISTER", gateway.get("register"))):
+        if answer and answer.get("status_line"):
+            rtt = f" in {answer['rtt_ms']:.1f} ms" if answer.get("rtt_ms") is not None else ""
+            answers.append(f"{method}: {answer['status_line']}{rtt}")
+    host, address = gateway.get("host"), gateway.get("address")
+    return format_html(
+        "{} {}:{}{} · <strong>{}</strong> · {}{}",
+        _("secondary gateway") if gateway.get("role") == "secondary_gateway" else _("gateway"),
+        host,
+        gateway.get("port"),
+        f" ({address})" if address and address != host else "",
+        status_label(gateway.get("status")),
+        gateway.get("message") or "",
+        format_html(' <span class="quiet">{}</span>', " · ".join(answers)) if answers else "",
+    )
+
+
+def health_details(binding: ChannelBinding) -> str:
+    """The stored result of the last trunk check: status, when, and each gateway's answer."""
+    gateways = (binding.health_details or {}).get("gateways") or []
+    if not is_call_trunk(binding) or binding.health_status is None or not gateways:
+        return health_summary(binding)
+    lines = format_html_join("", "<li>{}</li>", ((gateway_line(gateway),) for gateway in gateways))
+    return format_html('{}<ul class="trunk-check">{}</ul>', health_summary(binding), lines)
+
+
+class BindingColumns:
+    """The columns a binding shows wherever it is listed: the binding's own pages, the number's."""
+
+    @admin.display(description=_("kind"))
+    def kind(self, binding: ChannelBinding) -> str:
+        return _("trunk") if binding.is_trunk else _("purchased binding")
+
+    @admin.display(description=_("SIP credentials"))
+    def credentials(self, binding: ChannelBinding) -> str:
+        return credentials_status(binding)
