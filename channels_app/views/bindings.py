@@ -63,18 +63,9 @@ class BindingAssignView(BindingMixin, FormView):
     def form_valid(self, form):
         agent_uuid = form.cleaned_data["agent"]
         try:
-            if self.binding.is_trunk:
-                binding = services.trunk_assign(
-                    workspace=self.workspace,
-                    actor=self.actor,
-                    phone_number=self.number.e164,
-                    channel=self.binding.channel,
-                    agent_uuid=agent_uuid,
-                )
-            else:
-                binding = services.binding_reassign(
-                    workspace=self.workspace, actor=self.actor, binding_uuid=self.binding.uuid, agent_uuid=agent_uuid
-                )
+            binding = services.binding_reassign(
+                workspace=self.workspace, actor=self.actor, binding_uuid=self.binding.uuid, agent_uuid=agent_uuid
+            )
         except DomainError as exc:
             add_domain_error(form, exc)
             return self.form_invalid(form)
@@ -158,17 +149,9 @@ class BindingDeleteView(BindingMixin, FormView):
         channel_label = CHANNEL_LABELS[self.binding.channel]
         shown = self.number.number.as_international
         try:
-            if self.binding.is_trunk:
-                remaining = services.trunk_delete(
-                    workspace=self.workspace,
-                    actor=self.actor,
-                    phone_number=self.number.e164,
-                    channel=self.binding.channel,
-                )
-            else:
-                remaining = services.binding_delete(
-                    workspace=self.workspace, actor=self.actor, binding_uuid=self.binding.uuid
-                )
+            remaining = services.binding_delete(
+                workspace=self.workspace, actor=self.actor, binding_uuid=self.binding.uuid
+            )
         except DomainError as exc:
             add_domain_error(form, exc)
             return self.form_invalid(form)
