@@ -1,6 +1,8 @@
-"""The models, by area (docs/architecture.md): the inventory and the API tokens. Every rule the
-database can hold is a named constraint in them; import them from here."""
+"""The models, by area (docs/architecture.md): the inventory, the API tokens, and the short-lived
+state behind the guarantees that span requests. Every rule the database can hold is a named
+constraint in them; import them from here."""
 
+from .guards import IdempotencyRecord, RequestCounter
 from .inventory import (
     DEFAULT_SIP_PORT,
     HEALTH_FIELDS,
@@ -38,11 +40,13 @@ __all__ = [
     "ChannelBinding",
     "ComplianceStatus",
     "Direction",
+    "IdempotencyRecord",
     "InventoryCount",
     "Membership",
     "NumberStatus",
     "NumberType",
     "PhoneNumber",
+    "RequestCounter",
     "Role",
     "Source",
     "TokenScope",

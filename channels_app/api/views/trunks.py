@@ -140,7 +140,7 @@ class TrunkCheckView(ApiView):
         responses={200: s.SnapshotEnvelope, **errors(*WITH_BODY, 404)},
     )
     def post(self, request):
-        return idempotency.run(self, request, self._check)
+        return idempotency.run(self, request, self._check, atomic=False)
 
     def _check(self) -> Response:
         data = self.validated(s.TrunkCheckSerializer)
