@@ -134,6 +134,6 @@ def test_purge_expired_deletes_the_expired_records_and_keeps_the_others(api, age
 
     call_command("purge_expired", stdout=out)
 
-    assert "Deleted 1 expired idempotency record(s)." in out.getvalue()
+    assert "Deleted 1 expired idempotency record(s) and 0 elapsed probe slot(s)." in out.getvalue()
     assert IdempotencyRecord.objects.count() == 1
     assert IdempotencyRecord.objects.get().key_hash == hashlib.sha256(b"new").hexdigest()

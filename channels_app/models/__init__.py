@@ -2,7 +2,7 @@
 state behind the guarantees that span requests. Every rule the database can hold is a named
 constraint in them; import them from here."""
 
-from .guards import IdempotencyRecord, RequestCounter
+from .guards import IdempotencyRecord, ProbeSlot, RequestCounter
 from .inventory import (
     DEFAULT_SIP_PORT,
     HEALTH_FIELDS,
@@ -46,6 +46,7 @@ __all__ = [
     "NumberStatus",
     "NumberType",
     "PhoneNumber",
+    "ProbeSlot",
     "RequestCounter",
     "Role",
     "Source",

@@ -1,9 +1,9 @@
 """Short-lived state behind the guarantees that span requests (docs/reliability.md, "processes").
 
 Kept in the database so they hold across worker processes and servers that share it, with or
-without Redis: idempotency records and the API's per-token request counters. None of it is domain
-data: idempotency records expire (`manage.py purge_expired` deletes them), and a token has one
-counter row, reused window after window.
+without Redis: idempotency records, the API's per-token request counters and the SIP probes'
+rate-limit slots. None of it is domain data: records and slots expire (`manage.py purge_expired`
+deletes them), and a token has one counter row, reused window after window.
 """
 
 from __future__ import annotations
@@ -67,3 +67,18 @@ class RequestCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token_id}: {self.requests} since {self.window_start}"
+
+
+class ProbeSlot(models.Model):
+    """A SIP probe's rate-limit slot (channels_app.services.probe_limits): held until `until`.
+
+    A trunk check claims one slot for its trunk and one per gateway address it will probe, all
+    or none, with one upsert. `key` is an HMAC (under SECRET_KEY) of what the slot limits, so the
+    table names no number and no gateway (gateways are encrypted at rest on the trunk).
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    until = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]} until {self.until:%Y-%m-%d %H:%M:%S}"

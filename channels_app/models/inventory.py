@@ -284,7 +284,9 @@ class ChannelBinding(models.Model):
     health_status = models.CharField(max_length=16, choices=HealthStatus.choices, null=True, blank=True, editable=False)
     health_details = models.JSONField(default=dict, blank=True, editable=False)
     health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # When the last check started: the per-trunk rate limit is settled on this column.
+    # No longer read nor written: the trunk check's rate limit moved to ProbeSlot. Kept for one
+    # release, while servers running the previous code may still use it; then dropped
+    # (docs/deployment.md, "Migrations without downtime").
     health_check_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

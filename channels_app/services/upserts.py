@@ -10,9 +10,12 @@ both databases.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from django.db import connection
 
-from channels_app.models import RequestCounter
+from channels_app.models import ProbeSlot, RequestCounter
 
 
 def _names(model, *fields: str) -> tuple[str, ...]:
@@ -39,3 +42,24 @@ def count_request(*, token_id: int, window_start: int) -> tuple[int, int]:
         cursor.execute(sql, [token_id, window_start])
         count, current_start = cursor.fetchone()
     return count, current_start
+
+
+def claim_probe_slots(keys: Sequence[str], *, now: datetime, until: datetime) -> set[str]:
+    """Hold each free slot of `keys` until `until`; returns the keys claimed.
+
+    A slot is free when it has no row or its row's `until` has passed. Call it in a transaction
+    and roll back unless every key was claimed. Keys must be distinct; sorted, so two claims of
+    overlapping slots lock their rows in the same order (PostgreSQL cannot deadlock on them).
+    """
+    table, key, held = _names(ProbeSlot, "key", "until")
+    field = ProbeSlot._meta.get_field("until")
+    end, start = field.get_db_prep_value(until, connection), field.get_db_prep_value(now, connection)
+    ordered = sorted(keys)
+    sql = (
+        f"INSERT INTO {table} ({key}, {held}) VALUES {', '.join(['(%s, %s)'] * len(ordered))} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {held} = excluded.{held} WHERE {table}.{held} <= %s "
+        f"RETURNING {key}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for slot in ordered for value in (slot, end)] + [start])
+        return {row[0] for row in cursor.fetchall()}
