@@ -39,13 +39,21 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # The one-time value of the self-serve form that created it: the same form posted again (a
+    # reload) finds this token instead of creating a second one. NULL for other creators.
+    creation_nonce = models.CharField(max_length=43, null=True, blank=True, editable=False)
 
-    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=["token_hash", "last_used_at"])
+    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=["token_hash", "last_used_at", "creation_nonce"])
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(scope__in=TokenScope.values), name="api_token_scope_valid"),
+            models.UniqueConstraint(
+                fields=["workspace", "creation_nonce"],
+                name="uniq_api_token_creation_nonce",
+                violation_error_message=_("This form has already created a token."),
+            ),
         ]
 
     def __str__(self) -> str:
