@@ -8,6 +8,7 @@ SIP username and password are write-only: their inputs never render a value back
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from django import forms
@@ -266,8 +267,17 @@ EXPIRY_CHOICES = [
 ]
 
 
+def form_nonce() -> str:
+    """A one-time value for a form that must not act twice when it is posted again (a reload)."""
+    return secrets.token_urlsafe(32)
+
+
 class TokenCreateForm(forms.Form):
-    """Create an API token. Length and scope rules live on the model and the service."""
+    """Create an API token. Length and scope rules live on the model and the service.
+
+    `nonce` is new each time the form is shown: the service creates one token per nonce, so
+    reloading the page that answered the post creates nothing (services.token_create).
+    """
 
     name = forms.CharField(
         label=_("Name"),
@@ -284,6 +294,7 @@ class TokenCreateForm(forms.Form):
         widget=forms.RadioSelect,
     )
     expires_in = forms.ChoiceField(label=_("Expires"), choices=EXPIRY_CHOICES, initial="90")
+    nonce = forms.RegexField(regex=r"^[A-Za-z0-9_-]{43}$", widget=forms.HiddenInput, initial=form_nonce)
 
     def expiry_days(self) -> int | None:
         value = self.cleaned_data["expires_in"]

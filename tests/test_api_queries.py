@@ -12,9 +12,10 @@ from tests import api_support
 api = api_support.api
 pytestmark = pytest.mark.django_db
 
-# token lookup + last_used_at touch + COUNT + page + bindings (with agents)
-LIST_QUERIES = 5
-# token lookup + last_used_at touch + number + bindings (with agents)
+# token lookup + last_used_at touch + the throttle's counter (one upsert) + COUNT + page + bindings
+# (with agents)
+LIST_QUERIES = 6
+# token lookup + last_used_at touch + the throttle's counter + the snapshot's one statement
 SNAPSHOT_QUERIES = 4
 
 

@@ -254,7 +254,8 @@ def test_a_developer_can_register_numbers_and_create_tokens(client, developer_a,
     )
     assert response.status_code == 302
     assert ChannelBinding.objects.get(phone_number__number="+12025550177").channel == "whatsapp"
-    response = client.post("/app/ws-a/tokens/", {"name": "ci", "scope": "read", "expires_in": "30"})
+    nonce = re.search(r'name="nonce" value="([^"]+)"', client.get("/app/ws-a/tokens/").content.decode()).group(1)
+    response = client.post("/app/ws-a/tokens/", {"name": "ci", "scope": "read", "expires_in": "30", "nonce": nonce})
     assert response.status_code == 200
     assert ApiToken.objects.get(name="ci").created_by == developer_a
 

@@ -28,8 +28,18 @@ def shown_tokens(html: str) -> list[str]:
     return re.findall(r"tka_[A-Za-z0-9_-]{49}", html)
 
 
+def nonce_in(html: str) -> str:
+    """The one-time value of the create form on a page."""
+    return re.search(r'<input type="hidden" name="nonce" value="([A-Za-z0-9_-]{43})"', html).group(1)
+
+
+def form(client, **fields) -> dict[str, str]:
+    """The create form as the page shows it (with its nonce), filled in with `fields`."""
+    return {"nonce": nonce_in(client.get(TOKENS).content.decode()), **fields}
+
+
 def test_a_new_token_is_shown_exactly_once_and_only_its_hash_is_stored(logged_in, customer_a):
-    response = logged_in.post(TOKENS, {"name": "CRM sync", "scope": "read_write", "expires_in": "90"})
+    response = logged_in.post(TOKENS, form(logged_in, name="CRM sync", scope="read_write", expires_in="90"))
     html = response.content.decode()
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -55,14 +65,87 @@ def test_a_new_token_is_shown_exactly_once_and_only_its_hash_is_stored(logged_in
     assert "CRM sync" in again and plaintext[:10] in again
 
 
+def test_posting_the_same_form_again_creates_nothing_and_shows_nothing(logged_in, customer_a):
+    posted = form(logged_in, name="CRM sync", scope="read_write", expires_in="90")
+    first = logged_in.post(TOKENS, posted)
+    (plaintext,) = shown_tokens(first.content.decode())
+
+    again = logged_in.post(TOKENS, posted)  # what a reload of the answer sends
+
+    assert again.status_code == 302 and again["Location"] == TOKENS
+    assert shown_tokens(again.content.decode()) == []
+    listed = logged_in.get(TOKENS)
+    html = listed.content.decode()
+    assert "“CRM sync” was already created by this form, so nothing new was created." in html
+    assert shown_tokens(html) == [] and plaintext[:10] in html  # listed by its prefix, never in full
+    token = ApiToken.objects.get()
+    assert token.history.count() == 1
+    assert nonce_in(html) != posted["nonce"]  # the page offers a fresh form
+    with connection.cursor() as cursor:
+        for table in ("channels_app_apitoken", "channels_app_historicalapitoken", "django_session"):
+            cursor.execute(f"SELECT * FROM {table}")
+            assert plaintext not in repr(cursor.fetchall()), table
+
+
+def test_a_fresh_form_creates_another_token(logged_in):
+    logged_in.post(TOKENS, form(logged_in, name="first", scope="read", expires_in="30"))
+    second = logged_in.post(TOKENS, form(logged_in, name="second", scope="read", expires_in="30"))
+
+    assert len(shown_tokens(second.content.decode())) == 1
+    assert sorted(ApiToken.objects.values_list("name", flat=True)) == ["first", "second"]
+
+
+def test_a_form_without_its_one_time_value_creates_nothing_and_is_shown_afresh(logged_in):
+    for nonce in (None, "", "not-a-nonce", "x" * 44):
+        data = {"name": "stale page", "scope": "read", "expires_in": "30"}
+        if nonce is not None:
+            data["nonce"] = nonce
+        response = logged_in.post(TOKENS, data)
+        assert response.status_code == 302 and response["Location"] == TOKENS, nonce
+        assert "This form was out of date. Please fill it in again." in logged_in.get(TOKENS).content.decode()
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_form_posted_twice_at_once_creates_one_token(customer_a):
+    import threading
+
+    from django.db import connections
+    from django.test import Client
+
+    clients = [Client(), Client()]
+    for client in clients:
+        client.force_login(customer_a)
+    posted = form(clients[0], name="double click", scope="read", expires_in="30")
+    start = threading.Barrier(len(clients))
+    answers: list[tuple[int, int]] = []
+
+    def post(client):
+        try:
+            start.wait()
+            response = client.post(TOKENS, posted)
+            answers.append((response.status_code, len(shown_tokens(response.content.decode()))))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == [(200, 1), (302, 0)]  # one shows the token once, the other nothing
+    assert ApiToken.objects.count() == 1
+
+
 def test_a_token_can_be_read_only_and_never_expire(logged_in):
-    logged_in.post(TOKENS, {"name": "dashboard", "scope": "read", "expires_in": "never"})
+    logged_in.post(TOKENS, form(logged_in, name="dashboard", scope="read", expires_in="never"))
     token = ApiToken.objects.get(name="dashboard")
     assert (token.scope, token.expires_at) == ("read", None)
 
 
 def test_a_token_without_a_name_is_refused_next_to_the_name(logged_in):
-    response = logged_in.post(TOKENS, {"name": "   ", "scope": "read", "expires_in": "30"})
+    response = logged_in.post(TOKENS, form(logged_in, name="   ", scope="read", expires_in="30"))
     html = response.content.decode()
     assert '<ul class="field-errors" id="id_name_error">' in html
     assert shown_tokens(html) == []
@@ -70,7 +153,7 @@ def test_a_token_without_a_name_is_refused_next_to_the_name(logged_in):
 
 
 def test_a_token_name_longer_than_the_model_allows_gets_the_models_message(logged_in):
-    html = logged_in.post(TOKENS, {"name": "n" * 101, "scope": "read", "expires_in": "30"}).content.decode()
+    html = logged_in.post(TOKENS, form(logged_in, name="n" * 101, scope="read", expires_in="30")).content.decode()
     assert "Ensure this value has at most 100 characters (it has 101)." in html
     assert not ApiToken.objects.exists()
 

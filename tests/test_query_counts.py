@@ -129,9 +129,9 @@ def read_requests(doors, workspace, trunk) -> dict[str, Callable[[], object]]:
     }
 
 
-# The most each read may cost (docs/performance.md lists them per request). API lists: token,
-# total, page, agents of the page; snapshots: token and one; pages and admin: session, user and
-# the page's own few.
+# The most each read may cost (docs/performance.md lists them per request). API lists: token, the
+# throttle's counter (one upsert), total, page, agents of the page; snapshots: token, counter and
+# one; pages and admin: session, user and the page's own few.
 MAX_QUERIES = {
     "api": 5,
     "pages": 8,

@@ -160,3 +160,39 @@ def test_last_use_is_kept_out_of_the_audit_trail(token_a):
     history = ApiToken.history.count()
     services.token_touch(selectors.token_by_secret(token_a))
     assert ApiToken.history.count() == history
+
+
+NONCE = "n" * 43
+
+
+@pytest.mark.django_db
+def test_creating_twice_with_one_form_nonce_creates_one_token_and_no_second_secret(workspace_a, command_actor):
+    first, plaintext = services.token_create(
+        workspace=workspace_a, actor=command_actor, name="CRM sync", creation_nonce=NONCE
+    )
+    again, none = services.token_create(
+        workspace=workspace_a, actor=command_actor, name="CRM sync", creation_nonce=NONCE
+    )
+
+    assert plaintext is not None and none is None
+    assert again == first
+    assert ApiToken.objects.count() == 1 and first.history.count() == 1
+    other, _ = services.token_create(workspace=workspace_a, actor=command_actor, name="CRM sync")
+    assert other != first  # without a nonce (commands, staff) each call creates one
+
+
+@pytest.mark.django_db
+def test_a_form_nonce_is_unique_per_workspace_in_the_database_and_in_full_clean(workspace_a, workspace_b):
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError, transaction
+
+    def token(workspace, secret):
+        return ApiToken(workspace=workspace, name="t", prefix="tka_x", token_hash=secret, creation_nonce=NONCE)
+
+    token(workspace_a, "1" * 64).save()
+    token(workspace_b, "2" * 64).save()  # another workspace's form may carry the same value
+    with pytest.raises(ValidationError) as caught:
+        token(workspace_a, "3" * 64).full_clean()
+    assert caught.value.message_dict == {"__all__": ["This form has already created a token."]}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        token(workspace_a, "3" * 64).save()

@@ -121,6 +121,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "channels_app.middleware.PrivateResponsesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -177,7 +178,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.b
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache: shared across workers when REDIS_URL is set (throttling, idempotency) -----------
+# --- Cache: Redis when REDIS_URL is set, where the API throttle then counts -----------------
+# Without it the throttle counts in the database, and idempotency records are always there:
+# every guarantee that spans requests holds across workers and servers either way.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -279,7 +282,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "channels_app.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
-# Requests per token, e.g. "600/minute"; counted in the default cache (Redis when REDIS_URL is set).
+# Requests per token, e.g. "600/minute"; counted in Redis when REDIS_URL is set, else in the database.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/minute")
 # How long a response is kept for replay under its Idempotency-Key.
 API_IDEMPOTENCY_TTL_SECONDS = env.int("API_IDEMPOTENCY_TTL_SECONDS", default=24 * 60 * 60)

@@ -4,21 +4,18 @@
 from __future__ import annotations
 
 import logging
-import math
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from channels_app import numbers, sip
 from channels_app.audit import Actor
-from channels_app.errors import DomainError, RateLimited, ValidationFailed, trunk_not_found
+from channels_app.errors import DomainError, ValidationFailed, trunk_not_found
 from channels_app.models import SECRET_FIELDS, Channel, ChannelBinding, Workspace
-from channels_app.services import rules
+from channels_app.services import probe_limits, rules
 
 logger = logging.getLogger(__name__)
 
@@ -47,30 +44,6 @@ def _trunk_to_check(workspace: Workspace, phone_number: Any, channel: Any) -> Ch
     return binding
 
 
-def _claim_check_slot(binding: ChannelBinding) -> datetime:
-    """One check per trunk per interval, across every worker: a conditional UPDATE decides."""
-    interval = settings.SIP_CHECK_MIN_INTERVAL_SECONDS
-    now = timezone.now()
-    claimed = (
-        ChannelBinding.objects.filter(pk=binding.pk)
-        .filter(
-            Q(health_check_started_at__isnull=True) | Q(health_check_started_at__lte=now - timedelta(seconds=interval))
-        )
-        .update(health_check_started_at=now)
-    )
-    if not claimed:
-        started = ChannelBinding.objects.filter(pk=binding.pk).values_list("health_check_started_at", flat=True).first()
-        elapsed = (now - started).total_seconds() if started else 0.0
-        retry_after = max(1, math.ceil(interval - elapsed))
-        raise RateLimited(
-            _("This trunk was checked moments ago."),
-            retry_after=retry_after,
-            details=_("A trunk can be checked once every %(interval)d seconds. Try again in %(wait)d seconds.")
-            % {"interval": interval, "wait": retry_after},
-        )
-    return now
-
-
 @sensitive_variables("username", "password")
 def _stored_credentials(binding: ChannelBinding) -> sip.Credentials | None:
     """Decrypt the username and password, for the check only (None unless both are set)."""
@@ -87,14 +60,18 @@ def trunk_check(*, workspace: Workspace, actor: Actor, phone_number: Any, channe
     OPTIONS to each gateway, then a digest-answered REGISTER when a username and password are
     stored. Returns the binding with `health_status`, `health_details` and `health_checked_at` set.
     Raises UNSUPPORTED_CHANNEL (sms, whatsapp), TRUNK_NOT_FOUND, VALIDATION_ERROR on `sip.gateway`
-    (none set) and RATE_LIMITED (`retry_after`) within SIP_CHECK_MIN_INTERVAL_SECONDS of the last check.
+    (none set) and RATE_LIMITED (`retry_after`) within SIP_CHECK_MIN_INTERVAL_SECONDS of the last
+    check of this trunk or of one of its gateway addresses (services.probe_limits).
 
     Deliberately not one transaction: the network part lasts up to SIP_CHECK_TIMEOUT_SECONDS and
     must hold no lock; call it outside `transaction.atomic()`. A check is not a change, so it
     writes no history row and leaves `updated_at` alone.
     """
     binding = _trunk_to_check(workspace, phone_number, channel)
-    _claim_check_slot(binding)
+    probe_limits.claim(
+        probe_limits.trunk_probe_slots(workspace=workspace, binding=binding, actor=actor),
+        interval=settings.SIP_CHECK_MIN_INTERVAL_SECONDS,
+    )
     gateways = [sip.Gateway("gateway", binding.sip_gateway, binding.effective_port)]
     if binding.sip_secondary_gateway:
         gateways.append(sip.Gateway("secondary_gateway", binding.sip_secondary_gateway, binding.effective_port))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,8 +25,19 @@ def token_create(
     name: str,
     scope: str = TokenScope.READ_WRITE,
     expires_at: datetime | None = None,
-) -> tuple[ApiToken, str]:
-    """Create a token; returns it with its plaintext, which is never stored nor shown again."""
+    creation_nonce: str | None = None,
+) -> tuple[ApiToken, str | None]:
+    """Create a token; returns it with its plaintext, which is never stored nor shown again.
+
+    `creation_nonce` is the one-time value of the form that asks (the self-serve page): a form
+    posted again (a reload, a double click) creates nothing and returns the token it created first,
+    with None for the plaintext that cannot be shown twice. The constraint
+    `uniq_api_token_creation_nonce` settles two posts that arrive together.
+    """
+    if creation_nonce is not None:
+        created = _created_by_form(workspace, creation_nonce)
+        if created is not None:
+            return created, None
     errors: dict[str, list[str]] = {}
     if not isinstance(name, str) or not name.strip():
         errors["name"] = [_("Give the token a name.")]
@@ -46,11 +58,23 @@ def token_create(
         token_hash=hash_token(plaintext),
         created_by=acting_user(actor),
         expires_at=expires_at,
+        creation_nonce=creation_nonce,
     )
     clean_fields(token, exclude=("workspace", "created_by", "token_hash"))
     mark(token, action="created")
-    token.save()
+    try:
+        with transaction.atomic():
+            token.save()
+    except IntegrityError:
+        created = _created_by_form(workspace, creation_nonce) if creation_nonce is not None else None
+        if created is None:
+            raise
+        return created, None  # the same form, posted at the same moment, won
     return token, plaintext
+
+
+def _created_by_form(workspace: Workspace, creation_nonce: str) -> ApiToken | None:
+    return ApiToken.objects.filter(workspace=workspace, creation_nonce=creation_nonce).first()
 
 
 @write_service

@@ -32,7 +32,8 @@ def _token_state(token, now) -> tuple[str, str]:
 class TokenListView(WorkspaceMixin, FormView):
     """The workspace's tokens, and the form that creates one. The new token is shown once, in the
     response to the POST that created it: it is stored nowhere (no session, no message), and the
-    response is marked no-store."""
+    response is marked no-store. The same form posted again (a reload of that response) creates
+    nothing and shows nothing: it leads back to the list with a message (`TokenCreateForm.nonce`)."""
 
     template_name = "channels_app/token_list.html"
     form_class = TokenCreateForm
@@ -54,12 +55,29 @@ class TokenListView(WorkspaceMixin, FormView):
                 name=form.cleaned_data["name"],
                 scope=form.cleaned_data["scope"],
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
+                creation_nonce=form.cleaned_data["nonce"],
             )
         except DomainError as exc:
             add_domain_error(form, exc, aliases={"expires_at": "expires_in"})
             return self.form_invalid(form)
+        if plaintext is None:
+            messages.info(
+                self.request,
+                _(
+                    "“%(name)s” was already created by this form, so nothing new was created. Its token was "
+                    "shown once, when it was created; if you did not copy it, revoke it and create another."
+                )
+                % {"name": token.name},
+            )
+            return redirect("app:token_list", self.workspace.slug)
         context = self.get_context_data(form=self.get_form_class()(), new_token=token, plaintext=plaintext)
         return render(self.request, "channels_app/token_created.html", context)
+
+    def form_invalid(self, form):
+        if "nonce" in form.errors:  # a form from before nonces, or edited: show a fresh one
+            messages.error(self.request, _("This form was out of date. Please fill it in again."))
+            return redirect("app:token_list", self.workspace.slug)
+        return super().form_invalid(form)
 
 
 class TokenRevokeView(WorkspaceMixin, FormView):

@@ -15,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from channels_app import services
-from channels_app.models import ChannelBinding
+from channels_app.models import ChannelBinding, ProbeSlot
 from tests.admin_support import change_url
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME, make_user
 from tests.sip.support import NUMBER, REFUSED_GATEWAY, register_trunk
@@ -114,7 +114,7 @@ def test_a_trunk_without_a_gateway_is_refused_with_the_reason(staff_client, work
     response = staff_client.post(check_url(binding), follow=True)
 
     assert admin_messages(response) == ["The request is not valid. Set a gateway before checking this trunk."]
-    assert ChannelBinding.objects.get().health_check_started_at is None
+    assert not ProbeSlot.objects.exists()  # nothing claimed
 
 
 def test_only_call_trunks_offer_the_check(staff_client, workspace_a, agents_a, purchased_a, command_actor):
@@ -163,7 +163,7 @@ def test_staff_who_may_only_view_bindings_see_the_result_but_cannot_check(client
     assert "/check/" not in client.get(change_url(refused_trunk)).content.decode()
     assert "/check/" not in client.get(change_url(refused_trunk.phone_number)).content.decode()
     assert client.post(check_url(refused_trunk)).status_code == 403
-    assert ChannelBinding.objects.get().health_check_started_at is None
+    assert not ProbeSlot.objects.exists()  # nothing claimed
 
 
 def test_the_check_refuses_a_post_without_its_csrf_token(staff_user, refused_trunk):
@@ -171,7 +171,7 @@ def test_the_check_refuses_a_post_without_its_csrf_token(staff_user, refused_tru
     client.force_login(staff_user)
 
     assert client.post(check_url(refused_trunk)).status_code == 403
-    assert ChannelBinding.objects.get().health_check_started_at is None
+    assert not ProbeSlot.objects.exists()  # nothing claimed
 
 
 def test_the_number_page_costs_no_more_queries_with_a_checked_trunk(

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from channels_app import selectors, services
 from channels_app.api.serializers import SnapshotSerializer
-from channels_app.models import ChannelBinding
+from channels_app.models import ChannelBinding, ProbeSlot
 from tests import api_support
 from tests.api_support import INSUFFICIENT_SCOPE, TRUNK_NOT_FOUND, error, validation
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
@@ -141,8 +141,10 @@ def test_a_refused_address_is_reported_at_once_without_a_packet(api, refused_tru
 
 
 def test_a_check_costs_a_bounded_number_of_queries(api, refused_trunk, django_assert_max_num_queries):
-    # the token (1) and its last_used_at (1), the check service (4), the snapshot (2)
-    with django_assert_max_num_queries(8):
+    # the token (1) and its last_used_at (1), the throttle's counter (1), the check service (6: the
+    # trunk, its probe slots claimed by one upsert in a transaction of their own (3 here, inside the
+    # test's transaction: savepoint, upsert, release), the credentials, the result), the snapshot (1)
+    with django_assert_max_num_queries(10):
         assert api.post(PATH, check_body()).status_code == 200
 
 
@@ -168,11 +170,79 @@ def test_a_second_check_within_30_seconds_is_429_with_retry_after(api, refused_t
     assert (refused_trunk.health_checked_at, refused_trunk.health_details) == first
 
 
+def test_deleting_and_re_registering_the_trunk_does_not_reset_its_rate_limit(api, refused_trunk, agent_a):
+    assert api.post(PATH, check_body()).status_code == 200
+    deleted = api.delete("/phone-numbers/trunks", query={"phone_number": NUMBER, "channel": "call"})
+    assert (deleted.status_code, deleted.json()["data"]) == (200, None)  # the number left the inventory
+    for gateway in (REFUSED_GATEWAY, "10.9.9.9"):  # the same gateway, then another one
+        registered = api.post(
+            "/phone-numbers/trunks",
+            {
+                "phone_number": NUMBER,
+                "agent_uuid": str(agent_a.agent_uuid),
+                "channel": "call",
+                "sip": {"gateway": gateway},
+            },
+        )
+        assert registered.status_code == 201
+
+        response = api.post(PATH, check_body())
+
+        assert response.status_code == 429
+        assert 1 <= int(response["Retry-After"]) <= 30
+        assert response.json()["message"] == "This trunk was checked moments ago."
+        assert ChannelBinding.objects.get().health_status is None  # not checked
+        api.delete("/phone-numbers/trunks", query={"phone_number": NUMBER, "channel": "call"})
+
+
+def test_another_workspaces_trunk_on_the_same_gateway_address_is_rate_limited_too(
+    api, api_b, refused_trunk, workspace_b, agents_b, command_actor
+):
+    register_trunk(workspace_b, agents_b[0], command_actor, number="+14155550133", gateway=REFUSED_GATEWAY)
+    register_trunk(workspace_b, agents_b[1], command_actor, number="+14155550134", gateway="10.9.9.9")
+    assert api.post(PATH, check_body()).status_code == 200
+
+    same_address = api_b.post(PATH, check_body("+14155550133"))
+    other_address = api_b.post(PATH, check_body("+14155550134"))
+
+    assert same_address.status_code == 429
+    body = same_address.json()
+    retry_after = int(same_address["Retry-After"])
+    assert body == error(
+        "RATE_LIMITED",
+        "This gateway was checked moments ago.",
+        f"A gateway address can be checked once every 30 seconds, from any trunk. Try again in {retry_after} seconds.",
+    )
+    assert NUMBER not in same_address.content.decode() and "Workspace A" not in same_address.content.decode()
+    assert other_address.status_code == 200
+    assert ChannelBinding.objects.get(phone_number__number="+14155550133").health_status is None
+
+
+def test_a_workspace_cannot_drive_one_gateway_faster_through_several_trunks(
+    api, refused_trunk, workspace_a, agents_a, command_actor
+):
+    register_trunk(workspace_a, agents_a[1], command_actor, number="+12345678902", gateway=REFUSED_GATEWAY)
+    register_trunk(
+        workspace_a,
+        agents_a[2],
+        command_actor,
+        number="+12345678903",
+        gateway="10.9.9.9",
+        secondary_gateway=REFUSED_GATEWAY,
+    )
+    assert api.post(PATH, check_body()).status_code == 200
+
+    for number in ("+12345678902", "+12345678903"):  # as gateway, then as secondary gateway
+        response = api.post(PATH, check_body(number))
+        assert response.status_code == 429, number
+        assert response.json()["message"] == "This gateway was checked moments ago."
+    assert ProbeSlot.objects.count() == 2  # trunk A's slot and the address's: the refusals took none
+
+
 def test_a_retry_with_the_same_idempotency_key_replays_the_first_answer_instead_of_checking_again(api, refused_trunk):
     headers = {"Idempotency-Key": "check-once"}
     first = api.post(PATH, check_body(), headers=headers)
-    refused_trunk.refresh_from_db()
-    started = refused_trunk.health_check_started_at
+    slots = list(ProbeSlot.objects.values_list("key", "until"))
 
     replay = api.post(PATH, check_body(), headers=headers)
 
@@ -180,8 +250,7 @@ def test_a_retry_with_the_same_idempotency_key_replays_the_first_answer_instead_
     assert replay.json() == first.json()
     assert replay["Idempotent-Replayed"] == "true"
     assert replay["ETag"] == first["ETag"]
-    refused_trunk.refresh_from_db()
-    assert refused_trunk.health_check_started_at == started
+    assert list(ProbeSlot.objects.values_list("key", "until")) == slots
 
 
 # --- refusals -----------------------------------------------------------------------------------
@@ -193,7 +262,7 @@ def test_another_workspaces_trunk_is_404_and_is_not_checked(api_b, trunk_a):
     assert response.status_code == 404
     assert response.json() == TRUNK_NOT_FOUND
     trunk_a.refresh_from_db()
-    assert trunk_a.health_check_started_at is None and trunk_a.health_status is None
+    assert not ProbeSlot.objects.exists() and trunk_a.health_status is None
 
 
 def test_an_unknown_trunk_and_a_purchased_number_are_404(api, purchased_a):
@@ -207,8 +276,7 @@ def test_a_read_only_token_is_refused_before_anything_is_checked(api_read, trunk
 
     assert response.status_code == 403
     assert response.json() == INSUFFICIENT_SCOPE
-    trunk_a.refresh_from_db()
-    assert trunk_a.health_check_started_at is None
+    assert not ProbeSlot.objects.exists()  # nothing claimed
 
 
 def test_sms_and_whatsapp_are_unsupported_channels(api, workspace_a, agents_a, command_actor):
@@ -263,7 +331,7 @@ def test_a_trunk_without_a_gateway_is_a_validation_error_on_sip_gateway(api, wor
 
     assert response.status_code == 422
     assert response.json() == validation({"sip.gateway": ["Set a gateway before checking this trunk."]})
-    assert ChannelBinding.objects.get().health_check_started_at is None
+    assert not ProbeSlot.objects.exists()  # nothing claimed
 
 
 def test_a_body_that_is_not_an_object_is_invalid_json(api, trunk_a):

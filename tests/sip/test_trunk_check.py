@@ -12,15 +12,15 @@ import json
 import logging
 import socket
 import threading
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from channels_app import selectors, services
 from channels_app.api.serializers import SnapshotSerializer
+from channels_app.audit import Actor, Door
 from channels_app.errors import DomainError, RateLimited
-from channels_app.models import ChannelBinding
+from channels_app.models import ChannelBinding, ProbeSlot
 from tests.conftest import MARKER_PASSWORD, MARKER_USERNAME
 from tests.sip.peer import free_udp_port
 from tests.sip.support import NUMBER, register_trunk
@@ -271,7 +271,7 @@ def test_a_second_check_within_the_interval_is_rate_limited_and_sends_nothing(
 def test_a_trunk_can_be_checked_again_once_the_interval_has_passed(trunk_on_peer, workspace_a, agent_a, command_actor):
     peer, _ = trunk_on_peer(REGISTRAR)
     check(workspace_a, command_actor)
-    ChannelBinding.objects.update(health_check_started_at=timezone.now() - timedelta(seconds=30))
+    ProbeSlot.objects.update(until=timezone.now())  # the interval has passed
 
     check(workspace_a, command_actor)
 
@@ -320,6 +320,56 @@ def test_the_rate_limit_holds_for_simultaneous_checks_from_several_workers(
     assert len(peer.received()) == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_one_gateway_checked_at_once_from_several_workspaces_is_probed_once(
+    sip_peer, private_allowed, workspace_a, workspace_b, agent_a, agent_b, command_actor
+):
+    from django.db import connections
+
+    peer = sip_peer(REGISTRAR)
+    register_trunk(workspace_a, agent_a, command_actor, gateway=peer.host, port=peer.port)
+    register_trunk(workspace_b, agent_b, command_actor, number="+12345678903", gateway=peer.host, port=peer.port)
+    customer = Actor(door=Door.SELF_SERVE, label_override="tests")
+    asked = [(workspace_a, NUMBER), (workspace_b, "+12345678903")] * 3
+    start = threading.Barrier(len(asked))
+    outcomes: list[str] = []
+
+    def worker(workspace, number):
+        try:
+            start.wait()
+            check(workspace, customer, number=number)
+            outcomes.append("checked")
+        except DomainError as exc:
+            outcomes.append(exc.code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=pair) for pair in asked]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["RATE_LIMITED"] * (len(asked) - 1) + ["checked"]
+    assert len(peer.received()) == 1
+
+
+def test_an_operators_run_is_bound_by_each_trunks_slot_only(
+    sip_peer, private_allowed, workspace_a, agents_a, command_actor
+):
+    # check_trunks checks every trunk behind a carrier's gateway on purpose (docs/sip-check.md).
+    peer = sip_peer(REGISTRAR)
+    register_trunk(workspace_a, agents_a[0], command_actor, gateway=peer.host, port=peer.port)
+    register_trunk(workspace_a, agents_a[1], command_actor, number="+12345678902", gateway=peer.host, port=peer.port)
+    check(workspace_a, Actor(door=Door.SELF_SERVE, label_override="tests"))
+
+    check(workspace_a, command_actor, number="+12345678902")
+    with pytest.raises(RateLimited):
+        check(workspace_a, Actor(door=Door.SELF_SERVE, label_override="tests"), number="+12345678902")
+
+    assert len(peer.received()) == 2
+
+
 # --- what can be checked --------------------------------------------------------------------------
 
 
@@ -347,7 +397,7 @@ def test_a_trunk_without_a_gateway_cannot_be_checked(workspace_a, agent_a, comma
         check(workspace_a, command_actor)
 
     assert (caught.value.code, caught.value.field) == ("VALIDATION_ERROR", "sip.gateway")
-    assert ChannelBinding.objects.get().health_check_started_at is None
+    assert not ProbeSlot.objects.exists()  # nothing claimed
 
 
 def test_another_workspace_cannot_check_or_learn_about_a_trunk(workspace_a, workspace_b, agent_a, command_actor):
@@ -357,7 +407,7 @@ def test_another_workspace_cannot_check_or_learn_about_a_trunk(workspace_a, work
         check(workspace_b, command_actor)
 
     assert caught.value.code == "TRUNK_NOT_FOUND"
-    assert ChannelBinding.objects.get().health_check_started_at is None
+    assert not ProbeSlot.objects.exists()  # nothing claimed
 
 
 def test_a_purchased_number_has_no_trunk_to_check(purchased_a, command_actor, workspace_a):
@@ -418,10 +468,15 @@ def test_a_sip_change_forgets_the_last_check_and_a_rename_keeps_it(trunk_on_peer
     assert health_of() is None
 
 
-def test_a_check_costs_four_queries(trunk_on_peer, workspace_a, agent_a, command_actor, django_assert_max_num_queries):
+def test_a_check_costs_four_statements_and_the_transaction_of_its_claim(
+    trunk_on_peer, workspace_a, agent_a, command_actor, django_assert_max_num_queries
+):
     trunk_on_peer(REGISTRAR, username="alice", password="pw")
 
-    with django_assert_max_num_queries(4):
+    # The trunk, the one upsert that claims its probe slots, the credentials, the result; the claim
+    # runs in a transaction of its own (a savepoint and its release here, inside the test's
+    # transaction; BEGIN IMMEDIATE on SQLite in production, no statement on PostgreSQL).
+    with django_assert_max_num_queries(6):
         check(workspace_a, command_actor)
 
 

@@ -133,14 +133,16 @@ class TrunkCheckView(ApiView):
         description="Sends SIP OPTIONS over UDP to the gateway (and the secondary gateway) and, when a username "
         "and a password are stored, a REGISTER that answers the digest challenge without registering anything. "
         "Answers the number's Snapshot; the result is in data.channels.call.trunk.health and stays there. "
-        "Takes at most a few seconds; one check per trunk every 30 seconds (429 RATE_LIMITED with Retry-After). "
+        "Takes at most a few seconds. One check per trunk, and per gateway address whichever trunk or workspace "
+        "uses it, every 30 seconds (429 RATE_LIMITED with Retry-After); deleting and registering the trunk again "
+        "does not reset it. "
         "A trunk without a gateway is VALIDATION_ERROR on sip.gateway.",
         request=s.TrunkCheckSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: s.SnapshotEnvelope, **errors(*WITH_BODY, 404)},
     )
     def post(self, request):
-        return idempotency.run(self, request, self._check)
+        return idempotency.run(self, request, self._check, atomic=False)
 
     def _check(self) -> Response:
         data = self.validated(s.TrunkCheckSerializer)

@@ -1,7 +1,8 @@
-"""The domain (docs/architecture.md). Every rule the database can hold is a named constraint here.
+"""The inventory (docs/architecture.md): workspaces, agents, numbers and their bindings.
 
-Rules that span rows of several tables (an SMS binding needs a purchased SMS-capable number,
-a trunk row needs an external number) are enforced in services.py inside one transaction.
+Every rule the database can hold is a named constraint here. Rules that span rows of several
+tables (an SMS binding needs a purchased SMS-capable number, a trunk row needs an external number)
+are enforced in the services inside one transaction.
 """
 
 from __future__ import annotations
@@ -283,7 +284,9 @@ class ChannelBinding(models.Model):
     health_status = models.CharField(max_length=16, choices=HealthStatus.choices, null=True, blank=True, editable=False)
     health_details = models.JSONField(default=dict, blank=True, editable=False)
     health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # When the last check started: the per-trunk rate limit is settled on this column.
+    # No longer read nor written: the trunk check's rate limit moved to ProbeSlot. Kept for one
+    # release, while servers running the previous code may still use it; then dropped
+    # (docs/deployment.md, "Migrations without downtime").
     health_check_started_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -363,44 +366,3 @@ class ChannelBinding(models.Model):
     @property
     def effective_port(self) -> int:
         return int(self.sip_port) if self.sip_port else DEFAULT_SIP_PORT
-
-
-class TokenScope(models.TextChoices):
-    READ = "read", _("Read")
-    READ_WRITE = "read_write", _("Read and write")
-
-
-class ApiToken(models.Model):
-    """A workspace's API token. Only a SHA-256 hash of the secret is stored.
-
-    The plaintext is shown once at creation (see channels_app.tokens for its format).
-    """
-
-    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100)
-    scope = models.CharField(max_length=16, choices=TokenScope.choices, default=TokenScope.READ_WRITE)
-    prefix = models.CharField(max_length=16, help_text=_("First characters of the token, to recognise it."))
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=["token_hash", "last_used_at"])
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(condition=Q(scope__in=TokenScope.values), name="api_token_scope_valid"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
-
-    @property
-    def can_write(self) -> bool:
-        return self.scope == TokenScope.READ_WRITE
