@@ -12,20 +12,28 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.models import SIP_FIELDS, Channel, ChannelBinding
+from channels_app.models import ENCRYPTED_FIELDS, Channel, ChannelBinding
 from channels_app.sip import HealthStatus
 
 TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
 
 
 def bindings_without_secrets(queryset: QuerySet[ChannelBinding]) -> QuerySet[ChannelBinding]:
-    """Bindings with their agent, the SIP columns left unread, and whether credentials are set."""
+    """Bindings with their agent, the encrypted columns left unread, and whether secrets are set."""
+    flags = {
+        "has_username": "sip_username",
+        "has_password": "sip_password",
+        "has_access_token": "wa_access_token",
+        "has_app_secret": "wa_app_secret",
+    }
     return (
         queryset.select_related("agent")
-        .defer(*SIP_FIELDS)
+        .defer(*ENCRYPTED_FIELDS)
         .annotate(
-            has_username=ExpressionWrapper(Q(sip_username__isnull=False), output_field=BooleanField()),
-            has_password=ExpressionWrapper(Q(sip_password__isnull=False), output_field=BooleanField()),
+            **{
+                flag: ExpressionWrapper(Q(**{f"{column}__isnull": False}), output_field=BooleanField())
+                for flag, column in flags.items()
+            }
         )
     )
 
