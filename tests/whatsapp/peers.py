@@ -47,7 +47,7 @@ class Peer:
     def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self.server = _Server(("127.0.0.1", 0), handler)
         self.server.peer = self
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     @property

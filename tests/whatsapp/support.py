@@ -53,7 +53,7 @@ def notification(phone_number_id: str, messages: list[dict], *, display: str = "
 
 
 def post_webhook(
-    base_url: str, path: str, document: dict | bytes, *, secret: str | None, signature: str | None = None
+    base_url: str, path: str, document: dict | bytes, *, secret: str | None = None, signature: str | None = None
 ) -> tuple[int, str]:
     """POST over real HTTP to a webhook path of the live server, signed with `secret` unless a
     `signature` is given."""
