@@ -150,37 +150,36 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def delivery_record(*, delivery: MessageDelivery, worker: str, outcome: Outcome) -> str:
-    """Record an attempt's outcome; returns the delivery's status now. A delivered message's
-    body is deleted in the same transaction. A failure is recorded only while `worker` still
-    holds the row (a worker whose lease ran out and was taken over records nothing)."""
+def deliveries_record(*, worker: str, outcomes: list[tuple[MessageDelivery, Outcome]]) -> list[str]:
+    """Record the outcomes of a round of attempts in one transaction; returns each delivery's
+    status now. A delivered message's body is deleted in the same transaction. A failure is
+    recorded only while `worker` still holds the row (a worker whose lease ran out and whose row
+    was taken over records nothing)."""
     now = timezone.now()
-    mine = MessageDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING)
+    statuses = []
     with transaction.atomic():
-        if outcome.delivered:
-            if mine.update(
-                status=DeliveryStatus.DELIVERED,
-                delivered_at=now,
-                next_attempt_at=None,
-                lease_until=None,
-                leased_by="",
-            ):
-                WhatsappMessage.objects.filter(pk=delivery.message_id).update(body=None, body_deleted_at=now)
-            return DeliveryStatus.DELIVERED
-        failure = {"lease_until": None, "leased_by": "", "last_error": outcome.error[:255], "last_error_at": now}
-        if delivery.attempts >= settings.AGENT_DELIVERY_MAX_ATTEMPTS:
-            mine.filter(leased_by=worker).update(
-                status=DeliveryStatus.DEAD, dead_at=now, next_attempt_at=None, **failure
-            )
-            logger.warning(
-                "delivery %s of message %s is dead after %d attempts",
-                delivery.pk,
-                delivery.message_id,
-                delivery.attempts,
-            )
-            return DeliveryStatus.DEAD
-        mine.filter(leased_by=worker).update(next_attempt_at=now + backoff(delivery.attempts), **failure)
-        return DeliveryStatus.PENDING
+        for delivery, outcome in outcomes:
+            statuses.append(_record(delivery, worker, outcome, now))
+    return statuses
+
+
+def _record(delivery: MessageDelivery, worker: str, outcome: Outcome, now: datetime) -> str:
+    mine = MessageDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING)
+    if outcome.delivered:
+        if mine.update(
+            status=DeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None, lease_until=None, leased_by=""
+        ):
+            WhatsappMessage.objects.filter(pk=delivery.message_id).update(body=None, body_deleted_at=now)
+        return DeliveryStatus.DELIVERED
+    failure = {"lease_until": None, "leased_by": "", "last_error": outcome.error[:255], "last_error_at": now}
+    if delivery.attempts >= settings.AGENT_DELIVERY_MAX_ATTEMPTS:
+        mine.filter(leased_by=worker).update(status=DeliveryStatus.DEAD, dead_at=now, next_attempt_at=None, **failure)
+        logger.warning(
+            "delivery %s of message %s is dead after %d attempts", delivery.pk, delivery.message_id, delivery.attempts
+        )
+        return DeliveryStatus.DEAD
+    mine.filter(leased_by=worker).update(next_attempt_at=now + backoff(delivery.attempts), **failure)
+    return DeliveryStatus.PENDING
 
 
 def bodies_purge() -> int:

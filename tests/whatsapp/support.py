@@ -105,7 +105,7 @@ def worker_env(agent_url: str, **extra: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "AGENT_MESSAGE_URL": agent_url,
         "AGENT_MESSAGE_SECRET": AGENT_SECRET,
-        "AGENT_MESSAGE_TIMEOUT_MS": "1000",
+        "AGENT_MESSAGE_TIMEOUT_MS": "500",
         "AGENT_DELIVERY_LEASE_SECONDS": "2",
         "AGENT_DELIVERY_BACKOFF_MS": "50",
         "LOG_LEVEL": "WARNING",
@@ -147,3 +147,44 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.05) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
+    """`gunicorn trunkadmin.wsgi` (2 processes x 4 threads) on a free port of 127.0.0.1, on this
+    test's database; returns the process and its base URL once it answers."""
+    port = free_port()
+    server_env = {
+        **env,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "2",
+        "GUNICORN_THREADS": "4",
+        "SECURE_SSL_REDIRECT": "false",
+    }
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "trunkadmin.wsgi"],
+            cwd=ROOT,
+            env=server_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return get(base_url, "/api/v1/health")[0] == 200
+        except OSError:
+            return False
+
+    if not wait_for(answers, timeout=30, interval=0.1):
+        stop(process, kill=True)
+        raise RuntimeError(f"gunicorn did not start: {log_path.read_text()[-2000:]}")
+    return process, base_url

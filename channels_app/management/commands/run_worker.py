@@ -63,13 +63,19 @@ class Command(BaseCommand):
                 signal.signal(signum, lambda *_: stopping.set())
         self.stdout.write(f"Worker {worker}: delivering to {settings.AGENT_MESSAGE_URL}, {concurrency} at a time.")
         self.stdout.flush()
+        # Claim a few rounds of posts at once (fewer transactions), no more than the lease covers
+        # when every post of the claim waits for the whole timeout.
+        rounds = max(
+            1, min(4, int(settings.AGENT_DELIVERY_LEASE_SECONDS // settings.AGENT_MESSAGE_TIMEOUT_SECONDS) - 1)
+        )
+        batch = concurrency * rounds
         counts = {"delivered": 0, "retrying": 0, "dead": 0}
         last_purge = 0.0
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="delivery") as pool:
             while not stopping.is_set():
                 close_old_connections()
                 try:
-                    claimed = delivery.deliveries_claim(worker=worker, limit=concurrency)
+                    claimed = delivery.deliveries_claim(worker=worker, limit=batch)
                     if claimed:
                         self._deliver(pool, claimed, worker, counts)
                     if time.monotonic() - last_purge >= PURGE_EVERY_SECONDS:
@@ -99,8 +105,8 @@ class Command(BaseCommand):
                 lambda request: agent_client.post(request.url, request.body, request.headers, timeout=timeout), requests
             )
         )
-        for row, outcome in zip(claimed, outcomes, strict=True):
-            status = delivery.delivery_record(delivery=row, worker=worker, outcome=outcome)
+        statuses = delivery.deliveries_record(worker=worker, outcomes=list(zip(claimed, outcomes, strict=True)))
+        for row, outcome, status in zip(claimed, outcomes, statuses, strict=True):
             counts[{"delivered": "delivered", "dead": "dead"}.get(status, "retrying")] += 1
             if not outcome.delivered:
                 logger.info("delivery %s attempt %d: %s", row.pk, row.attempts, outcome.error)
