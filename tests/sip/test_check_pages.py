@@ -197,7 +197,7 @@ def test_another_workspace_gets_404_and_checks_nothing(client, customer_b, refus
     assert refused_trunk.health_check_started_at is None
 
 
-def test_only_trunks_have_a_check_address_and_a_whatsapp_line_gets_its_own_check(client, customer_a, workspace_a, agents_a, purchased_a, command_actor):
+def test_only_trunks_have_a_check_address(client, customer_a, workspace_a, agents_a, purchased_a, command_actor):
     whatsapp = services.trunk_register(
         workspace=workspace_a,
         actor=command_actor,

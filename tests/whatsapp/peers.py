@@ -14,6 +14,7 @@ receiver does: `unique` is what it processed, `duplicates` what it recognised an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -31,7 +32,7 @@ class _Server(ThreadingHTTPServer):
 class _Quiet(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format, *args):  # noqa: A002 - the standard library's name
+    def log_message(self, format, *args):
         pass
 
     def reply(self, status: int, document: Any) -> None:
@@ -63,7 +64,7 @@ class Peer:
 
 
 class _GraphHandler(_Quiet):
-    def do_GET(self):  # noqa: N802 - the standard library's name
+    def do_GET(self):
         graph: GraphPeer = self.server.peer
         url = urlparse(self.path)
         number_id = url.path.rsplit("/", 1)[-1]
@@ -142,7 +143,7 @@ class _AgentState:
 
 
 class _AgentHandler(_Quiet):
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         agent: AgentPeer = self.server.peer
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         with agent.lock:
@@ -166,10 +167,8 @@ class _AgentHandler(_Quiet):
                     agent.duplicates += 1
                 else:
                     agent.unique[message_id] = record
-        try:
+        with contextlib.suppress(OSError):  # the worker went away while we held its request
             self.reply(status, {"ok": status == 200})
-        except OSError:
-            pass  # the worker went away while we held its request
 
 
 class AgentPeer(Peer):
