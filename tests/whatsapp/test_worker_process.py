@@ -99,8 +99,9 @@ def test_a_burst_of_a_thousand_messages_is_delivered_with_none_lost(line_a, agen
             f"({BURST / accepting:.0f} messages/s accepted by the webhook, gunicorn 2x4, {CLIENTS} clients); "
             f"delivery lag p50 {statistics.median(lags) * 1000:.0f} ms, "
             f"p99 {lags[int(len(lags) * 0.99) - 1] * 1000:.0f} ms; lost {lost}; "
-            f"duplicates to the de-duplicating receiver {agent.duplicates} "
-            f"(agent down for 50 attempts, worker killed after {BURST // 3} and replaced)"
+            f"duplicates to the de-duplicating receiver: {agent.duplicates} redelivered, each recognised by its "
+            f"message id and processed once (agent down for 50 attempts, worker killed after {BURST // 3} and "
+            "replaced)"
         )
     assert done and lost == 0
     assert MessageDelivery.objects.filter(status="delivered").count() == BURST
