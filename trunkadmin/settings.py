@@ -6,6 +6,8 @@ DEBUG=false refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEY.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from pathlib import Path
@@ -62,7 +64,6 @@ def load_dev_secrets(path: Path) -> None:
     makers = {
         "SECRET_KEY": lambda: secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
-        "AGENT_MESSAGE_SECRET": lambda: secrets.token_urlsafe(32),
     }
     for name in makers:
         if not env.str(name, default=""):
@@ -333,6 +334,8 @@ WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=3 * 1
 # (the worker refuses to start without it). Retries back off from the base, doubling, up to the cap.
 AGENT_MESSAGE_URL = env.str("AGENT_MESSAGE_URL", default="http://127.0.0.1:8090/agents/{agent_uuid}/messages")
 AGENT_MESSAGE_SECRET = env.str("AGENT_MESSAGE_SECRET", default="")
+if DEBUG and not AGENT_MESSAGE_SECRET:  # development: stable, derived from the (untracked) SECRET_KEY
+    AGENT_MESSAGE_SECRET = hmac.new(SECRET_KEY.encode(), b"trunkadmin agent messages", hashlib.sha256).hexdigest()
 AGENT_MESSAGE_TIMEOUT_SECONDS = env.int("AGENT_MESSAGE_TIMEOUT_MS", default=10000) / 1000
 AGENT_DELIVERY_MAX_ATTEMPTS = env.int("AGENT_DELIVERY_MAX_ATTEMPTS", default=12)
 AGENT_DELIVERY_BACKOFF_SECONDS = env.int("AGENT_DELIVERY_BACKOFF_MS", default=5000) / 1000
