@@ -227,3 +227,26 @@ def test_rotation_and_check_encryption_cover_the_line_secrets(settings, workspac
         cursor.execute("SELECT wa_access_token, wa_app_secret FROM channels_app_channelbinding")
         stored = cursor.fetchone()
     assert ACCESS_TOKEN not in str(stored) and all(value.startswith("gAAAAA") for value in stored)
+
+
+# --- "Check now" on the number page and in the admin ----------------------------------------------
+
+
+def test_check_now_on_the_number_page_reads_the_line_and_shows_the_result(client, customer_a, graph, line_a):
+    client.force_login(customer_a)
+    number_page = f"/app/ws-a/numbers/{line_a.phone_number.phone_number_uuid}/"
+    response = client.post(f"{number_page}whatsapp/check/", follow=True)
+    page = response.content.decode()
+    assert response.redirect_chain == [(number_page + "#line-check", 302)]
+    assert "Line checked" not in page  # the message names the result
+    assert "Trunk checked: Connected, number verified." in page
+    assert "Connected as Acme Support, quality rating GREEN." in page
+    assert ACCESS_TOKEN not in page
+
+
+def test_check_now_in_the_admin_reads_the_line(client, staff_user, graph, line_a):
+    client.force_login(staff_user)
+    url = f"/admin/channels_app/channelbinding/{line_a.pk}/check/"
+    page = client.post(url, follow=True).content.decode()
+    assert f"Checked the whatsapp trunk of {NUMBER}: Connected, number verified." in page
+    assert "Connected as Acme Support" in page and ACCESS_TOKEN not in page

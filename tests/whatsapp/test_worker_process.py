@@ -59,7 +59,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_the_receiver_processes_i
     assert agent.duplicates <= 1  # the held request, if the agent answered it before it saw the worker gone
 
 
-def test_a_burst_of_a_thousand_messages_is_delivered_with_none_lost(line_a, agent, capsys, tmp_path):
+def test_a_burst_of_a_thousand_messages_is_delivered_with_none_lost(line_a, agent, tmp_path):
     agent.fail(50, status=503)  # the agent is down for the first 50 attempts, then recovers
     env = worker_env(agent.message_url)
     server, base_url = start_server(env, tmp_path / "gunicorn.log")
@@ -93,16 +93,16 @@ def test_a_burst_of_a_thousand_messages_is_delivered_with_none_lost(line_a, agen
     assert statuses.count(200) == BURST
     lags = sorted(agent.unique[key].at - accepted_at[key] for key in accepted_at if key in agent.unique)
     lost = BURST - len(agent.unique)
-    with capsys.disabled():
-        print(
-            f"\n[delivery, {connection.vendor}] {BURST} messages in {accepting:.1f} s "
-            f"({BURST / accepting:.0f} messages/s accepted by the webhook, gunicorn 2x4, {CLIENTS} clients); "
-            f"delivery lag p50 {statistics.median(lags) * 1000:.0f} ms, "
-            f"p99 {lags[int(len(lags) * 0.99) - 1] * 1000:.0f} ms; lost {lost}; "
-            f"duplicates to the de-duplicating receiver: {agent.duplicates} redelivered, each recognised by its "
-            f"message id and processed once (agent down for 50 attempts, worker killed after {BURST // 3} and "
-            "replaced)"
-        )
+    # The line goes to the run's figures section (tests/conftest.py).
+    print(
+        f"[delivery] {connection.vendor}: {BURST} messages in {accepting:.1f} s "
+        f"({BURST / accepting:.0f} messages/s accepted by the webhook, gunicorn 2x4, {CLIENTS} clients); "
+        f"delivery lag p50 {statistics.median(lags) * 1000:.0f} ms, "
+        f"p99 {lags[int(len(lags) * 0.99) - 1] * 1000:.0f} ms; lost {lost}; "
+        f"duplicates to the de-duplicating receiver: {agent.duplicates} redelivered, each recognised by its "
+        f"message id and processed once (agent down for 50 attempts, worker killed after {BURST // 3} and "
+        "replaced)"
+    )
     assert done and lost == 0
     assert MessageDelivery.objects.filter(status="delivered").count() == BURST
     assert agent.duplicates <= 8 * 4  # at most one claim of the killed worker (concurrency x rounds)
