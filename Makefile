@@ -13,7 +13,7 @@ TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/trunkadmin
         test-sqlite test-postgres bench lock clean
 
 help:
-	@echo "make run    install, migrate, seed the demo workspace and serve on http://$(HOST):$(PORT)"
+	@echo "make run    install, migrate, seed the demo workspace, serve on http://$(HOST):$(PORT) and run the delivery worker"
 	@echo "make test   lint, migrations check, the suite on SQLite and on PostgreSQL, browser tests"
 	@echo "make bench  benchmarks (figures go to docs/performance.md)"
 	@echo "make lock   regenerate requirements*.lock from requirements*.txt (after editing one)"
@@ -45,9 +45,13 @@ migrate: install
 seed: migrate
 	DEBUG=true $(MANAGE) seed_demo --base-url http://$(HOST):$(PORT)
 
+# The delivery worker (WhatsApp messages to agents) runs beside the server and stops with it.
 run: seed
-	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
-	DEBUG=true $(MANAGE) runserver $(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT) with the delivery worker beside it  (Ctrl-C stops both)"
+	@export DEBUG=true PUBLIC_BASE_URL=http://$(HOST):$(PORT); \
+	$(MANAGE) run_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(MANAGE) runserver $(HOST):$(PORT)
 
 token: install
 	DEBUG=true $(MANAGE) create_api_token acme --name "make token"

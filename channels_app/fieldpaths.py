@@ -50,6 +50,22 @@ FIELDS: tuple[FieldPath, ...] = (
     FieldPath("sip.username", "sip_username", "sip_username", "sip_username", _("SIP username")),
     FieldPath("sip.password", "sip_password", "sip_password", "sip_password", _("SIP password")),
     FieldPath(
+        "whatsapp.phone_number_id",
+        "wa_phone_number_id",
+        "wa_phone_number_id",
+        "wa_phone_number_id",
+        _("WhatsApp phone number id"),
+    ),
+    FieldPath(
+        "whatsapp.business_account_id",
+        "wa_business_account_id",
+        "wa_business_account_id",
+        "wa_business_account_id",
+        _("WhatsApp Business account id"),
+    ),
+    FieldPath("whatsapp.access_token", "wa_access_token", "wa_access_token", "wa_access_token", _("Access token")),
+    FieldPath("whatsapp.app_secret", "wa_app_secret", "wa_app_secret", "wa_app_secret", _("App secret")),
+    FieldPath(
         "additional_settings",
         "additional_settings",
         "additional_settings",
@@ -70,7 +86,7 @@ BY_MODEL_FIELD = {field.model_field: field for field in FIELDS if field.model_fi
 CSV_COLUMNS = {field.csv_column: field for field in FIELDS if field.csv_column}
 
 # Paths that are about the input as a whole: their messages go on top of a form without a prefix.
-WHOLE_INPUT = {None, "", "non_field_errors", "sip"}
+WHOLE_INPUT = {None, "", "non_field_errors", "sip", "whatsapp"}
 _CHANNEL_SETTINGS = "channel_settings."
 
 

@@ -82,7 +82,44 @@ class SipFieldsMixin(forms.Form):
     sip_password = forms.CharField(label=_("Password"), required=False, strip=False, widget=_secret_input())
 
 
-class TrunkRegisterForm(SipFieldsMixin):
+WHATSAPP_ID_ATTRS = {"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}
+
+
+class WhatsappFieldsMixin(forms.Form):
+    """The Cloud API line of a WhatsApp trunk (docs/whatsapp.md). The ids are shown back; the
+    access token and app secret never are."""
+
+    wa_phone_number_id = forms.CharField(
+        label=_("Phone number ID"),
+        required=False,
+        help_text=_("WhatsApp Manager → API Setup: “Phone number ID”."),
+        widget=forms.TextInput(attrs=WHATSAPP_ID_ATTRS),
+    )
+    wa_business_account_id = forms.CharField(
+        label=_("WhatsApp Business Account ID"),
+        required=False,
+        help_text=_("WhatsApp Manager → API Setup: “WhatsApp Business Account ID”."),
+        widget=forms.TextInput(attrs=WHATSAPP_ID_ATTRS),
+    )
+    wa_access_token = forms.CharField(
+        label=_("Access token"),
+        required=False,
+        strip=False,
+        help_text=_("A system user's permanent token with whatsapp_business_management."),
+        widget=_secret_input(),
+    )
+    wa_app_secret = forms.CharField(
+        label=_("App secret"),
+        required=False,
+        strip=False,
+        help_text=_("App Dashboard → App settings → Basic: “App secret”. Signs the webhook."),
+        widget=_secret_input(),
+    )
+
+    WHATSAPP_KEYS = ("phone_number_id", "business_account_id", "access_token", "app_secret")
+
+
+class TrunkRegisterForm(WhatsappFieldsMixin, SipFieldsMixin):
     """Register an external number on one channel (POST /phone-numbers/trunks, as a page)."""
 
     phone_number = forms.CharField(
@@ -149,20 +186,25 @@ class TrunkRegisterForm(SipFieldsMixin):
         }
         # Sent for WhatsApp too, so the service can say SIP belongs to calls (never dropped silently).
         kwargs["sip"] = sip or UNSET
+        whatsapp = {key: data[f"wa_{key}"] for key in self.WHATSAPP_KEYS if data[f"wa_{key}"] != ""}
+        kwargs["whatsapp"] = whatsapp or UNSET  # likewise on a call trunk
         return kwargs
 
 
-class TrunkUpdateForm(SipFieldsMixin):
+class TrunkUpdateForm(WhatsappFieldsMixin, SipFieldsMixin):
     """Edit a trunk (PATCH /phone-numbers/trunks, as a page).
 
-    Gateway, port and secondary gateway show their value: change or empty them to change or clear.
-    Username and password are blank: blank keeps the saved value, a tick box removes it.
+    Gateway, port and secondary gateway (the WhatsApp ids) show their value: change or empty them
+    to change or clear. Username and password (access token and app secret) are blank: blank
+    keeps the saved value, a tick box removes it.
     """
 
     name = forms.CharField(label=_("Name"), required=False, help_text=_("Leave blank for the default name."))
     direction = forms.ChoiceField(label=_("Direction"), choices=Direction.choices, widget=forms.RadioSelect)
     clear_username = forms.BooleanField(label=_("Remove the saved username"), required=False)
     clear_password = forms.BooleanField(label=_("Remove the saved password"), required=False)
+    clear_access_token = forms.BooleanField(label=_("Remove the saved access token"), required=False)
+    clear_app_secret = forms.BooleanField(label=_("Remove the saved app secret"), required=False)
     additional_settings = forms.CharField(
         label=_("Additional settings"),
         required=False,
@@ -181,6 +223,8 @@ class TrunkUpdateForm(SipFieldsMixin):
             "sip_gateway": binding.sip_gateway or "",
             "sip_port": binding.sip_port or "",
             "sip_secondary_gateway": binding.sip_secondary_gateway or "",
+            "wa_phone_number_id": binding.wa_phone_number_id or "",
+            "wa_business_account_id": binding.wa_business_account_id or "",
             "additional_settings": json.dumps(current_settings, indent=2, ensure_ascii=False)
             if current_settings
             else "",
@@ -204,9 +248,18 @@ class TrunkUpdateForm(SipFieldsMixin):
             del self.fields["clear_username"]
         if not has_password:
             del self.fields["clear_password"]
-        if binding.channel != Channel.CALL:
-            for name in [name for name in self.fields if name.startswith(("sip_", "clear_")) or name == "direction"]:
-                del self.fields[name]
+        for key, label in (("access_token", _("An access token")), ("app_secret", _("An app secret"))):
+            if getattr(binding, f"has_{key}", False):
+                self.fields[f"wa_{key}"].help_text = _(
+                    "%(what)s is saved. Leave blank to keep it, or type a new one."
+                ) % {"what": label}
+            else:
+                del self.fields[f"clear_{key}"]
+        call_only = ("sip_", "clear_username", "clear_password", "direction")
+        whatsapp_only = ("wa_", "clear_access_token", "clear_app_secret")
+        drop = whatsapp_only if binding.channel == Channel.CALL else call_only
+        for name in [name for name in self.fields if name.startswith(drop)]:
+            del self.fields[name]
 
     def clean_additional_settings(self) -> Any:
         text = self.cleaned_data["additional_settings"].strip()
@@ -214,9 +267,14 @@ class TrunkUpdateForm(SipFieldsMixin):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        for key in ("username", "password"):
-            if data.get(f"clear_{key}") and data.get(f"sip_{key}"):
-                self.add_error(f"sip_{key}", _("Either type a new value or tick “remove”, not both."))
+        for key, field in (
+            ("username", "sip_username"),
+            ("password", "sip_password"),
+            ("access_token", "wa_access_token"),
+            ("app_secret", "wa_app_secret"),
+        ):
+            if data.get(f"clear_{key}") and data.get(field):
+                self.add_error(field, _("Either type a new value or tick “remove”, not both."))
         return data
 
     def service_kwargs(self) -> dict[str, Any]:
@@ -226,6 +284,19 @@ class TrunkUpdateForm(SipFieldsMixin):
             "name": data["name"].strip() or None,  # None: back to the default name
             "additional_settings": data["additional_settings"],
         }
+        if self.binding.channel == Channel.WHATSAPP:
+            whatsapp: dict[str, str] = {}
+            for key in ("phone_number_id", "business_account_id"):
+                typed = data[f"wa_{key}"].strip()
+                if typed != (self.initial.get(f"wa_{key}") or ""):
+                    whatsapp[key] = typed  # "" clears
+            for key in ("access_token", "app_secret"):
+                if data.get(f"clear_{key}"):
+                    whatsapp[key] = ""
+                elif data[f"wa_{key}"] != "":
+                    whatsapp[key] = data[f"wa_{key}"]
+            kwargs["whatsapp"] = whatsapp or UNSET
+            return kwargs
         if self.binding.channel != Channel.CALL:
             return kwargs
         kwargs["direction"] = data["direction"]

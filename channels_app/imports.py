@@ -3,7 +3,8 @@
 Format (README, "Bulk registration from CSV"), one trunk per row:
 
     phone_number,channel,agent_uuid,name,direction,sip_gateway,sip_port,sip_username,
-    sip_password,sip_secondary_gateway,additional_settings
+    sip_password,sip_secondary_gateway,additional_settings,wa_phone_number_id,
+    wa_business_account_id,wa_access_token,wa_app_secret
 
 `phone_number`, `channel` and `agent_uuid` are required columns; the others may be left out of
 the header. Columns may come in any order; an unknown column refuses the whole file (a typo such
@@ -15,7 +16,7 @@ and the admin form (through `services.trunk_register_many`, which inserts certai
 bulk). All rows run in one transaction: a refused row leaves nothing behind and is reported; a
 dry run rolls everything back at the end, so a preview sees exactly what a commit would do,
 including conflicts between rows of the same file. Reports never carry the SIP
-username or password, only whether a row sets them.
+username or password, nor the WhatsApp access token or app secret, only whether a row sets them.
 """
 
 from __future__ import annotations
@@ -49,10 +50,15 @@ COLUMNS = (
     "sip_password",
     "sip_secondary_gateway",
     "additional_settings",
+    "wa_phone_number_id",
+    "wa_business_account_id",
+    "wa_access_token",
+    "wa_app_secret",
 )
 REQUIRED_COLUMNS = ("phone_number", "channel", "agent_uuid")
 SIP_COLUMNS = tuple(column for column in COLUMNS if column.startswith("sip_"))
-SECRET_COLUMNS = ("sip_username", "sip_password")
+WHATSAPP_COLUMNS = tuple(column for column in COLUMNS if column.startswith("wa_"))
+SECRET_COLUMNS = ("sip_username", "sip_password", "wa_access_token", "wa_app_secret")
 Progress = Callable[[int, int], None]  # (rows checked, total)
 
 
@@ -265,6 +271,13 @@ def _register_kwargs(row: Row) -> dict[str, Any]:
     }
     if sip:
         kwargs["sip"] = sip
+    whatsapp = {
+        fieldpaths.CSV_COLUMNS[column].path.removeprefix("whatsapp."): cells[column]
+        for column in WHATSAPP_COLUMNS
+        if cells.get(column)
+    }
+    if whatsapp:
+        kwargs["whatsapp"] = whatsapp
     raw_settings = cells.get("additional_settings")
     if raw_settings:
         try:

@@ -7,10 +7,11 @@ import re
 
 from django.views.debug import SafeExceptionReporterFilter
 
-# Bearer tokens, our token format, and common credential keys in text ("password=...").
+# Bearer tokens, our token format, Meta's, and common credential keys in text ("password=...").
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9_\-.=]+"),
     re.compile(r"\btka_[A-Za-z0-9_]+"),
+    re.compile(r"\bEAA[A-Za-z0-9]{16,}"),  # Meta access tokens (WhatsApp lines)
     re.compile(r"(?i)((?:sip_)?(?:password|username|secret|token)[\"']?\s*[:=]\s*[\"']?)[^\s\"',&}]+"),
 ]
 

@@ -248,4 +248,9 @@ def test_the_register_form_lists_only_the_agents_of_the_workspace_given_in_the_a
 
 def test_the_register_form_takes_credentials_as_sensitive_post_parameters(staff_client, workspace_a, agent_a):
     response = staff_client.post(REGISTER_URL, register_data(workspace_a, agent_a, sip_password=MARKER_PASSWORD))
-    assert response.wsgi_request.sensitive_post_parameters == ("sip_username", "sip_password")
+    assert response.wsgi_request.sensitive_post_parameters == (
+        "sip_username",
+        "sip_password",
+        "wa_access_token",
+        "wa_app_secret",
+    )

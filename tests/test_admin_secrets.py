@@ -185,7 +185,12 @@ def test_the_history_shows_the_secrets_only_as_changed(staff_client, admin_trunk
 
 def test_the_trunk_change_form_takes_credentials_as_sensitive_post_parameters(staff_client, admin_trunk):
     response = staff_client.post(change_url(admin_trunk), trunk_edit_data(admin_trunk, sip_password="x"))
-    assert response.wsgi_request.sensitive_post_parameters == ("sip_username", "sip_password")
+    assert response.wsgi_request.sensitive_post_parameters == (
+        "sip_username",
+        "sip_password",
+        "wa_access_token",
+        "wa_app_secret",
+    )
 
 
 def test_a_trunk_registered_elsewhere_shows_only_its_status_in_the_admin(staff_client, trunk_a):

@@ -145,10 +145,13 @@ def test_the_trunk_check_declares_its_errors_and_the_health_block(schema):
     components = schema["components"]["schemas"]
     request = components["TrunkCheckRequest"]
     assert set(request["required"]) == {"phone_number", "channel"}
-    assert request["properties"]["channel"]["enum"] == ["call"]
-    health = resolve(schema, components["Trunk"]["properties"]["health"]["allOf"][0])
+    assert request["properties"]["channel"]["enum"] == ["call", "whatsapp"]
+    either = resolve(schema, components["Trunk"]["properties"]["health"]["allOf"][0])
+    health, line = (resolve(schema, kind) for kind in either["oneOf"])
     statuses = ["ok", "reachable", "auth_failed", "unreachable", "dns_failed", "refused"]
     assert health["properties"]["status"]["enum"] == statuses
+    assert line["properties"]["status"]["enum"] == ["ok", "auth_failed", "number_mismatch", "unreachable"]
+    assert set(line["required"]) >= {"status", "checked_at", "message", "display_phone_number", "verified_name"}
     gateway = components["GatewayHealth"]
     assert gateway["properties"]["status"]["enum"] == statuses
     assert set(gateway["required"]) == {

@@ -120,7 +120,7 @@ def test_every_encrypted_column_holds_a_fernet_token_that_decrypts(busy_history)
 
 def test_all_five_sip_fields_are_encrypted_and_history_keeps_no_username_or_password():
     columns = {model._meta.db_table: set(names) for model, names in encrypted_columns()}
-    assert columns["channels_app_channelbinding"] == set(SIP_FIELDS)
+    assert columns["channels_app_channelbinding"] == {*SIP_FIELDS, "wa_access_token", "wa_app_secret"}
     assert columns["channels_app_historicalchannelbinding"] == {"sip_gateway", "sip_secondary_gateway", "sip_port"}
     with connection.cursor() as cursor:
         history_columns = {
@@ -129,7 +129,7 @@ def test_all_five_sip_fields_are_encrypted_and_history_keeps_no_username_or_pass
                 cursor, "channels_app_historicalchannelbinding"
             )
         }
-    assert not history_columns & {"sip_username", "sip_password"}
+    assert not history_columns & {"sip_username", "sip_password", "wa_access_token", "wa_app_secret"}
 
 
 def test_a_cleared_credential_is_stored_as_null(trunk_a, workspace_a, command_actor):

@@ -582,9 +582,10 @@ def test_hostile_text_in_every_field_is_refused_or_escaped_never_a_crash(logged_
 
 def test_views_that_take_credentials_hide_them_from_error_reports(logged_in, trunk_a, agent_a):
     response = logged_in.post(REGISTER, register_data(agent_a))
-    assert response.wsgi_request.sensitive_post_parameters == ("sip_username", "sip_password")
+    credentials = ("sip_username", "sip_password", "wa_access_token", "wa_app_secret")
+    assert response.wsgi_request.sensitive_post_parameters == credentials
     response = logged_in.post(f"{detail_url(trunk_a.phone_number)}call/edit/", {"sip_password": "x"})
-    assert response.wsgi_request.sensitive_post_parameters == ("sip_username", "sip_password")
+    assert response.wsgi_request.sensitive_post_parameters == credentials
 
 
 # --- binding a purchased number ----------------------------------------------------------------------

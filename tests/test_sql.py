@@ -21,8 +21,8 @@ from channels_app.selectors import sql
 pytestmark = pytest.mark.django_db
 
 FLAGS = {
-    f"has_{name}": ExpressionWrapper(Q(**{f"sip_{name}__isnull": False}), output_field=BooleanField())
-    for name in ("gateway", "username", "password")
+    flag: ExpressionWrapper(Q(**{f"{column}__isnull": False}), output_field=BooleanField())
+    for flag, column in sql.FLAG_COLUMNS.items()
 }
 
 
@@ -87,6 +87,13 @@ def inventory(workspace_a, workspace_b, agents_a, agents_b, purchased_a, purchas
             additional_settings={"index": index, "nested": {"unicode": "é ✓"}},
             **({"sip": sip} if sip else {}),
         )
+    services.trunk_update(
+        workspace=workspace_a,
+        actor=actor,
+        phone_number="+12125550101",
+        channel="whatsapp",
+        whatsapp={"phone_number_id": "1065403522", "access_token": "EAAtoken", "app_secret": "app-secret"},
+    )
     services.call_provision(
         workspace=workspace_a,
         actor=actor,
@@ -127,6 +134,9 @@ def test_a_number_with_its_bindings_is_what_the_orm_reads(inventory, purchased_a
         True,
         True,
     )
+    line = sql.number_with_bindings(workspace_id=inventory.pk, key="number", value="+12125550101").binding("whatsapp")
+    assert (line.wa_phone_number_id, line.has_access_token, line.has_app_secret) == ("1065403522", True, True)
+    assert {"wa_access_token", "wa_app_secret", "sip_username", "sip_password"} <= line.get_deferred_fields()
 
 
 def test_another_workspace_s_number_and_a_missing_one_are_none(inventory, purchased_b):

@@ -84,6 +84,23 @@ def test_concurrent_connections_count_every_request_exactly_once(token_a):
     assert RequestCounter.objects.get().requests == total
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="UNLOGGED tables are PostgreSQL's")
+def test_the_counters_live_in_an_unlogged_table_so_a_request_does_not_wait_for_the_log(db):
+    # Each request's upsert would otherwise wait for the write-ahead log to reach the disk
+    # (migration 0008); the other tables stay logged.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relpersistence FROM pg_class WHERE relname IN (%s, %s, %s)",
+            [RequestCounter._meta.db_table, ProbeSlot._meta.db_table, ApiToken._meta.db_table],
+        )
+        persistence = dict(cursor.fetchall())
+    assert persistence == {
+        RequestCounter._meta.db_table: "u",
+        ProbeSlot._meta.db_table: "p",
+        ApiToken._meta.db_table: "p",
+    }
+
+
 def test_a_probe_slot_is_claimed_when_free_or_elapsed_and_refused_while_held(db):
     now = timezone.now()
     ProbeSlot.objects.create(key="held", until=now + timedelta(seconds=10))

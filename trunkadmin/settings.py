@@ -6,6 +6,8 @@ DEBUG=false refuses to start without SECRET_KEY and FIELD_ENCRYPTION_KEY.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from pathlib import Path
@@ -318,6 +320,37 @@ if not 0 < SIP_CHECK_TIMEOUT_SECONDS <= 10:
     raise ImproperlyConfigured("SIP_CHECK_TIMEOUT_MS must be between 1 and 10000.")
 # One check per trunk in this many seconds, across every worker (settled in the database).
 SIP_CHECK_MIN_INTERVAL_SECONDS = env.int("SIP_CHECK_MIN_INTERVAL_SECONDS", default=30)
+
+# --- WhatsApp lines (docs/whatsapp.md) --------------------------------------------------------
+# Where the product is reached from outside: the base of each WhatsApp trunk's webhook_url.
+PUBLIC_BASE_URL = env.str(
+    "PUBLIC_BASE_URL",
+    default="http://127.0.0.1:8000" if DEBUG or not ALLOWED_HOSTS else f"https://{ALLOWED_HOSTS[0].lstrip('.')}",
+).rstrip("/")
+WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v21.0").rstrip("/")
+WHATSAPP_CHECK_TIMEOUT_SECONDS = env.int("WHATSAPP_CHECK_TIMEOUT_MS", default=5000) / 1000
+if not 0 < WHATSAPP_CHECK_TIMEOUT_SECONDS <= 30:
+    raise ImproperlyConfigured("WHATSAPP_CHECK_TIMEOUT_MS must be between 1 and 30000.")
+# Meta sends notifications in batches well under 3 MB; a larger body is refused unread.
+WHATSAPP_WEBHOOK_MAX_BYTES = env.int("WHATSAPP_WEBHOOK_MAX_BYTES", default=3 * 1024 * 1024)
+# Delivery to the agent: `{agent_uuid}` is replaced; the body is signed with AGENT_MESSAGE_SECRET
+# (the worker refuses to start without it). Retries back off from the base, doubling, up to the cap.
+AGENT_MESSAGE_URL = env.str("AGENT_MESSAGE_URL", default="http://127.0.0.1:8090/agents/{agent_uuid}/messages")
+AGENT_MESSAGE_SECRET = env.str("AGENT_MESSAGE_SECRET", default="")
+if DEBUG and not AGENT_MESSAGE_SECRET:  # development: stable, derived from the (untracked) SECRET_KEY
+    AGENT_MESSAGE_SECRET = hmac.new(SECRET_KEY.encode(), b"trunkadmin agent messages", hashlib.sha256).hexdigest()
+AGENT_MESSAGE_TIMEOUT_SECONDS = env.int("AGENT_MESSAGE_TIMEOUT_MS", default=10000) / 1000
+AGENT_DELIVERY_MAX_ATTEMPTS = env.int("AGENT_DELIVERY_MAX_ATTEMPTS", default=12)
+AGENT_DELIVERY_BACKOFF_SECONDS = env.int("AGENT_DELIVERY_BACKOFF_MS", default=5000) / 1000
+AGENT_DELIVERY_MAX_BACKOFF_SECONDS = env.int("AGENT_DELIVERY_MAX_BACKOFF_SECONDS", default=3600)
+# How long a worker holds a claimed delivery; after that (the worker died) it is due again.
+AGENT_DELIVERY_LEASE_SECONDS = env.int("AGENT_DELIVERY_LEASE_SECONDS", default=60)
+if not 0 < AGENT_MESSAGE_TIMEOUT_SECONDS < AGENT_DELIVERY_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        "AGENT_MESSAGE_TIMEOUT_MS must be positive and shorter than AGENT_DELIVERY_LEASE_SECONDS."
+    )
+if AGENT_DELIVERY_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("AGENT_DELIVERY_MAX_ATTEMPTS must be at least 1.")
 
 # --- Audit trail ----------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False

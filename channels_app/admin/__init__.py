@@ -8,7 +8,13 @@ See docs/admin.md.
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.admin import binding_admin, number_admin, tenant_admin, token_admin  # noqa: F401 - registers
+from channels_app.admin import (  # noqa: F401 - registers
+    binding_admin,
+    delivery_admin,
+    number_admin,
+    tenant_admin,
+    token_admin,
+)
 
 admin.site.site_header = _("trunkadmin staff admin")
 admin.site.site_title = _("trunkadmin")

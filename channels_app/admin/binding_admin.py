@@ -13,7 +13,7 @@ from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,16 +23,20 @@ from django.views.decorators.debug import sensitive_post_parameters
 from channels_app import selectors, services
 from channels_app.admin.actions import confirmation_page, confirmed, each_or_none, selection
 from channels_app.admin.base import ChangeListMixin, ServiceAdminMixin, admin_actor, admin_url, missing_object
-from channels_app.admin.display import BindingColumns, bindings_without_secrets, health_details, is_call_trunk
+from channels_app.admin.display import BindingColumns, bindings_without_secrets, health_details
 from channels_app.admin.filters import NUMBER_SEARCH_HELP, AgentFilter, search_by_number
 from channels_app.admin.forms import ReadOnlyBindingForm, ReassignForm, TrunkEditForm, TrunkRegisterForm
 from channels_app.admin.history import render_trail
 from channels_app.errors import DomainError
 from channels_app.fieldpaths import add_domain_error
 from channels_app.models import Channel, ChannelBinding, PhoneNumber
+from channels_app.selectors.whatsapp import trunk_counters
 from channels_app.sip import HealthStatus
+from channels_app.whatsapp.status import WhatsappHealth
 
-sensitive_credentials = method_decorator(sensitive_post_parameters("sip_username", "sip_password"))
+sensitive_credentials = method_decorator(
+    sensitive_post_parameters("sip_username", "sip_password", "wa_access_token", "wa_app_secret")
+)
 
 
 def number_page_of(bindings: list[ChannelBinding]) -> str | None:
@@ -79,6 +83,10 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
             _("SIP (call only)"),
             {"fields": ("sip_gateway", "sip_port", "sip_secondary_gateway", "sip_username", "sip_password")},
         ),
+        (
+            _("WhatsApp (WhatsApp only)"),
+            {"fields": ("wa_phone_number_id", "wa_business_account_id", "wa_access_token", "wa_app_secret")},
+        ),
         (_("Additional settings"), {"fields": ("additional_settings",)}),
     )
     call_trunk_fieldsets = (
@@ -102,6 +110,21 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
     )
     whatsapp_trunk_fieldsets = (
         (None, {"fields": ("number", "workspace", "channel", "agent_display", "name")}),
+        (
+            _("WhatsApp Cloud API line"),
+            {
+                "fields": (
+                    "wa_phone_number_id",
+                    "wa_business_account_id",
+                    "credentials",
+                    ("wa_access_token", "clear_wa_access_token"),
+                    ("wa_app_secret", "clear_wa_app_secret"),
+                    "webhook",
+                    "trunk_check",
+                    "messages",
+                )
+            },
+        ),
         (_("Additional settings"), {"fields": ("additional_settings",)}),
         (_("Record"), {"fields": ("uuid", "created_at", "updated_at"), "classes": ("collapse",)}),
     )
@@ -117,6 +140,8 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
         "kind",
         "credentials",
         "trunk_check",
+        "webhook",
+        "messages",
         "uuid",
         "created_at",
         "updated_at",
@@ -148,6 +173,31 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
         """The stored result of the last check (status, when, each gateway's answer); "Check now" is
         in the page's tools."""
         return health_details(binding)
+
+    @admin.display(description=_("webhook for Meta"))
+    def webhook(self, binding: ChannelBinding) -> str:
+        """What staff read out to a customer setting up Meta's dashboard."""
+        if not binding.webhook_id:
+            return "—"
+        return format_html(
+            "Callback URL <code>{}</code><br>Verify token <code>{}</code>", binding.webhook_url, binding.verify_token
+        )
+
+    @admin.display(description=_("messages"))
+    def messages(self, binding: ChannelBinding) -> str:
+        counts = trunk_counters(binding)
+        link = reverse("admin:channels_app_messagedelivery_changelist") + f"?binding__id__exact={binding.pk}"
+        text = format_html(
+            '{} received, {} delivered, {} waiting, {} dead · <a href="{}">deliveries</a>',
+            counts.received,
+            counts.delivered,
+            counts.pending,
+            counts.dead,
+            link,
+        )
+        if counts.last_error:
+            return format_html("{}<br>{}: {}", text, _("last delivery problem"), counts.last_error)
+        return text
 
     @admin.display(description=_("agent"))
     def agent_display(self, binding: ChannelBinding) -> str:
@@ -225,7 +275,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            context["can_check_trunk"] = is_call_trunk(obj) and self.has_change_permission(request, obj)
+            context["can_check_trunk"] = obj.is_trunk and self.has_change_permission(request, obj)
             context["can_reassign"] = self.has_change_permission(request)
             context["can_unbind"] = self.has_unbind_permission(request)
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -250,7 +300,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
         ]
 
     def check_view(self, request, object_id):
-        """POST only: run services.trunk_check on a call trunk, then back to `next` or its page.
+        """POST only: run the trunk's check (services.any_trunk_check), then back to `next` or its page.
 
         Not in a transaction: the check waits on the network for a few seconds and stores its
         result itself. A refusal (checked moments ago, no gateway) becomes an error message.
@@ -269,7 +319,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
             back = admin_url(binding)
         number = binding.phone_number.e164
         try:
-            checked = services.trunk_check(
+            checked = services.any_trunk_check(
                 workspace=binding.workspace,
                 actor=admin_actor(request),
                 phone_number=number,
@@ -278,10 +328,14 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
         except DomainError as exc:
             self.message_user(request, exc.text, messages.ERROR)
             return HttpResponseRedirect(back)
+        if checked.channel == Channel.WHATSAPP:
+            result = WhatsappHealth(checked.health_status).label
+        else:
+            result = checked.get_health_status_display()
         self.message_user(
             request,
-            _("Checked the call trunk of %(number)s: %(result)s.")
-            % {"number": number, "result": checked.get_health_status_display()},
+            _("Checked the %(channel)s trunk of %(number)s: %(result)s.")
+            % {"channel": checked.channel, "number": number, "result": result},
             messages.SUCCESS if checked.health_status == HealthStatus.OK else messages.WARNING,
         )
         return HttpResponseRedirect(back)

@@ -12,20 +12,29 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.models import SIP_FIELDS, Channel, ChannelBinding
+from channels_app.models import ENCRYPTED_FIELDS, Channel, ChannelBinding
 from channels_app.sip import HealthStatus
+from channels_app.whatsapp.status import WhatsappHealth
 
 TIME_FORMAT = "%Y-%m-%d %H:%M UTC"
 
 
 def bindings_without_secrets(queryset: QuerySet[ChannelBinding]) -> QuerySet[ChannelBinding]:
-    """Bindings with their agent, the SIP columns left unread, and whether credentials are set."""
+    """Bindings with their agent, the encrypted columns left unread, and whether secrets are set."""
+    flags = {
+        "has_username": "sip_username",
+        "has_password": "sip_password",
+        "has_access_token": "wa_access_token",
+        "has_app_secret": "wa_app_secret",
+    }
     return (
         queryset.select_related("agent")
-        .defer(*SIP_FIELDS)
+        .defer(*ENCRYPTED_FIELDS)
         .annotate(
-            has_username=ExpressionWrapper(Q(sip_username__isnull=False), output_field=BooleanField()),
-            has_password=ExpressionWrapper(Q(sip_password__isnull=False), output_field=BooleanField()),
+            **{
+                flag: ExpressionWrapper(Q(**{f"{column}__isnull": False}), output_field=BooleanField())
+                for flag, column in flags.items()
+            }
         )
     )
 
@@ -34,8 +43,27 @@ def is_call_trunk(binding: ChannelBinding) -> bool:
     return binding.is_trunk and binding.channel == Channel.CALL
 
 
+def is_whatsapp_trunk(binding: ChannelBinding) -> bool:
+    return binding.is_trunk and binding.channel == Channel.WHATSAPP
+
+
+def _flag(binding: ChannelBinding, flag: str, field: str) -> bool:
+    value = getattr(binding, flag, None)
+    return bool(getattr(binding, field)) if value is None else bool(value)
+
+
 def credentials_status(binding: ChannelBinding) -> str:
-    """ "set / not set" for username and password, from NULL-ness: nothing is decrypted."""
+    """ "set / not set" for username and password (access token and app secret), from NULL-ness:
+    nothing is decrypted."""
+    state = {True: _("set"), False: _("not set")}
+    if is_whatsapp_trunk(binding):
+        text = _("access token %(t)s, app secret %(s)s") % {
+            "t": state[_flag(binding, "has_access_token", "wa_access_token")],
+            "s": state[_flag(binding, "has_app_secret", "wa_app_secret")],
+        }
+        if binding.credentials_updated_at:
+            return format_html("{} · {} {}", text, _("changed"), binding.credentials_updated_at.strftime(TIME_FORMAT))
+        return text
     if not is_call_trunk(binding):
         return "—"
     has_username = getattr(binding, "has_username", None)
@@ -84,8 +112,20 @@ def gateway_line(gateway: dict[str, Any]) -> SafeString:
     )
 
 
+def line_check_details(binding: ChannelBinding) -> str:
+    """A WhatsApp trunk's last line check: status, when, and what the Graph API said."""
+    if not binding.health_status:
+        return _("not checked since the last change of the phone number id or token")
+    when = binding.health_checked_at.strftime(TIME_FORMAT) if binding.health_checked_at else "—"
+    details = binding.health_details or {}
+    label = WhatsappHealth(binding.health_status).label if binding.health_status in WhatsappHealth.values else ""
+    return format_html("<strong>{}</strong> ({}) · {}", label, when, details.get("message") or "")
+
+
 def health_details(binding: ChannelBinding) -> str:
     """The stored result of the last trunk check: status, when, and each gateway's answer."""
+    if is_whatsapp_trunk(binding):
+        return line_check_details(binding)
     gateways = (binding.health_details or {}).get("gateways") or []
     if not is_call_trunk(binding) or binding.health_status is None or not gateways:
         return health_summary(binding)

@@ -18,6 +18,7 @@ from channels_app import channel_settings as settings_doc
 from channels_app import selectors, services
 from channels_app.admin.base import PRIMARY_KEY, ServiceForm
 from channels_app.models import Agent, Channel, Direction, TokenScope, Workspace
+from channels_app.services.whatsapp import WHATSAPP_KEYS
 from channels_app.validators import SIP_KEYS
 
 UNSET = services.UNSET
@@ -87,6 +88,10 @@ class AgentChoiceField(forms.ChoiceField):
         return Agent.objects.filter(pk=value).first() if value else None
 
 
+def whatsapp_id_input(label: str) -> forms.CharField:
+    return forms.CharField(label=label, required=False, help_text=_("Digits, from Meta's WhatsApp Manager."))
+
+
 class TrunkRegisterForm(ServiceForm):
     """Register an external number on a channel: services.trunk_register, as the API's POST."""
 
@@ -109,13 +114,17 @@ class TrunkRegisterForm(ServiceForm):
     sip_secondary_gateway = forms.CharField(label=_("SIP secondary gateway"), required=False)
     sip_username = secret_input(_("SIP username"))
     sip_password = secret_input(_("SIP password"))
+    wa_phone_number_id = whatsapp_id_input(_("WhatsApp phone number id"))
+    wa_business_account_id = whatsapp_id_input(_("WhatsApp Business account id"))
+    wa_access_token = secret_input(_("WhatsApp access token"))
+    wa_app_secret = secret_input(_("WhatsApp app secret"))
     additional_settings = JSONObjectField(help_text=_('A JSON object, e.g. {"region": "eu"}. At most 16 KiB.'))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         workspace = self._chosen_workspace()
         self.fields["agent"].set_agents(workspace=workspace)
-        for secret in ("sip_username", "sip_password"):
+        for secret in ("sip_username", "sip_password", "wa_access_token", "wa_app_secret"):
             self.fields[secret].help_text = _("Write-only: never shown again.")
 
     def _chosen_workspace(self) -> Workspace | None:
@@ -127,6 +136,7 @@ class TrunkRegisterForm(ServiceForm):
 
     def perform(self, data: dict[str, Any]):
         sip = {key: data[f"sip_{key}"] for key in SIP_KEYS if data.get(f"sip_{key}")}
+        whatsapp = {key: data[f"wa_{key}"] for key in WHATSAPP_KEYS if data.get(f"wa_{key}")}
         settings = data.get("additional_settings")
         return services.trunk_register(
             workspace=data["workspace"],
@@ -137,6 +147,7 @@ class TrunkRegisterForm(ServiceForm):
             name=data.get("name") or UNSET,
             direction=data.get("direction") or UNSET,
             sip=sip or UNSET,
+            whatsapp=whatsapp or UNSET,
             additional_settings=UNSET if settings is None else settings,
         )
 
@@ -155,16 +166,39 @@ class TrunkEditForm(ServiceForm):
     clear_sip_username = forms.BooleanField(required=False, label=_("Clear the stored SIP username"))
     sip_password = secret_input(_("SIP password"))
     clear_sip_password = forms.BooleanField(required=False, label=_("Clear the stored SIP password"))
+    wa_phone_number_id = whatsapp_id_input(_("WhatsApp phone number id"))
+    wa_business_account_id = whatsapp_id_input(_("WhatsApp Business account id"))
+    wa_access_token = secret_input(_("WhatsApp access token"))
+    clear_wa_access_token = forms.BooleanField(required=False, label=_("Clear the stored access token"))
+    wa_app_secret = secret_input(_("WhatsApp app secret"))
+    clear_wa_app_secret = forms.BooleanField(required=False, label=_("Clear the stored app secret"))
     additional_settings = JSONObjectField(help_text=_("A JSON object, replaced whole. Empty clears it."))
 
-    CALL_ONLY = ("direction", "sip_gateway", "sip_port", "sip_secondary_gateway", "sip_username", "sip_password")
+    CALL_ONLY = (
+        "direction",
+        "sip_gateway",
+        "sip_port",
+        "sip_secondary_gateway",
+        "sip_username",
+        "sip_password",
+        "clear_sip_username",
+        "clear_sip_password",
+    )
+    WHATSAPP_ONLY = (
+        "wa_phone_number_id",
+        "wa_business_account_id",
+        "wa_access_token",
+        "wa_app_secret",
+        "clear_wa_access_token",
+        "clear_wa_app_secret",
+    )
+    SECRETS = (("sip", "username"), ("sip", "password"), ("wa", "access_token"), ("wa", "app_secret"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         binding = self.instance
-        if binding.channel != Channel.CALL:
-            for field in (*self.CALL_ONLY, "clear_sip_username", "clear_sip_password"):
-                self.fields.pop(field, None)
+        for field in self.WHATSAPP_ONLY if binding.channel == Channel.CALL else self.CALL_ONLY:
+            self.fields.pop(field, None)
         # Initial values: never the username or password.
         self.initial.update(
             {
@@ -181,12 +215,19 @@ class TrunkEditForm(ServiceForm):
                     "sip_secondary_gateway": binding.sip_secondary_gateway or "",
                 }
             )
+        else:
+            self.initial.update(
+                {
+                    "wa_phone_number_id": binding.wa_phone_number_id or "",
+                    "wa_business_account_id": binding.wa_business_account_id or "",
+                }
+            )
 
     def clean(self) -> dict[str, Any]:
         # Before ServiceForm.clean, which calls the service only when no field is refused.
-        for key in ("username", "password"):
-            if self.cleaned_data.get(f"clear_sip_{key}") and self.cleaned_data.get(f"sip_{key}"):
-                self.add_error(f"sip_{key}", _("Enter a new value or tick the clear box, not both."))
+        for prefix, key in self.SECRETS:
+            if self.cleaned_data.get(f"clear_{prefix}_{key}") and self.cleaned_data.get(f"{prefix}_{key}"):
+                self.add_error(f"{prefix}_{key}", _("Enter a new value or tick the clear box, not both."))
         return super().clean()
 
     def perform(self, data: dict[str, Any]):
@@ -208,6 +249,17 @@ class TrunkEditForm(ServiceForm):
                 sip[key] = data[f"sip_{key}"]
         if sip:
             kwargs["sip"] = sip
+        whatsapp: dict[str, str] = {}
+        for key in ("phone_number_id", "business_account_id"):
+            if f"wa_{key}" in changed:
+                whatsapp[key] = data[f"wa_{key}"] or ""
+        for key in ("access_token", "app_secret"):
+            if data.get(f"clear_wa_{key}"):
+                whatsapp[key] = ""
+            elif data.get(f"wa_{key}"):
+                whatsapp[key] = data[f"wa_{key}"]
+        if whatsapp:
+            kwargs["whatsapp"] = whatsapp
         if "additional_settings" in changed:
             kwargs["additional_settings"] = data["additional_settings"] or {}
         return services.trunk_update(

@@ -1,14 +1,18 @@
-"""The models, by area (docs/architecture.md): the inventory, the API tokens, and the short-lived
-state behind the guarantees that span requests. Every rule the database can hold is a named
-constraint in them; import them from here."""
+"""The models, by area (docs/architecture.md): the inventory, the API tokens, WhatsApp messages
+and their deliveries, and the short-lived state behind the guarantees that span requests. Every
+rule the database can hold is a named constraint in them; import them from here."""
 
 from .guards import IdempotencyRecord, ProbeSlot, RequestCounter
 from .inventory import (
     DEFAULT_SIP_PORT,
+    ENCRYPTED_FIELDS,
+    HEALTH_CHOICES,
     HEALTH_FIELDS,
     SECRET_FIELDS,
     SIP_FIELDS,
     TRUNK_CHANNELS,
+    WHATSAPP_FIELDS,
+    WHATSAPP_SECRET_FIELDS,
     Agent,
     AgentStatus,
     Channel,
@@ -25,14 +29,19 @@ from .inventory import (
     Workspace,
     default_channel_settings,
 )
+from .messages import MessageDelivery, WhatsappMessage
 from .tokens import ApiToken, TokenScope
 
 __all__ = [
     "DEFAULT_SIP_PORT",
+    "ENCRYPTED_FIELDS",
+    "HEALTH_CHOICES",
     "HEALTH_FIELDS",
     "SECRET_FIELDS",
     "SIP_FIELDS",
     "TRUNK_CHANNELS",
+    "WHATSAPP_FIELDS",
+    "WHATSAPP_SECRET_FIELDS",
     "Agent",
     "AgentStatus",
     "ApiToken",
@@ -43,6 +52,7 @@ __all__ = [
     "IdempotencyRecord",
     "InventoryCount",
     "Membership",
+    "MessageDelivery",
     "NumberStatus",
     "NumberType",
     "PhoneNumber",
@@ -51,6 +61,7 @@ __all__ = [
     "Role",
     "Source",
     "TokenScope",
+    "WhatsappMessage",
     "Workspace",
     "default_channel_settings",
 ]

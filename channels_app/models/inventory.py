@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import LessThanOrEqual
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
@@ -25,6 +26,7 @@ from channels_app.audit import AuditRecord
 from channels_app.fields import EncryptedCredentialField
 from channels_app.numbers import E164_PATTERN
 from channels_app.sip.status import HealthStatus
+from channels_app.whatsapp.status import WhatsappHealth
 
 
 class Workspace(models.Model):
@@ -253,7 +255,13 @@ class Direction(models.TextChoices):
 
 
 SIP_FIELDS = ("sip_gateway", "sip_secondary_gateway", "sip_port", "sip_username", "sip_password")
-SECRET_FIELDS = ("sip_username", "sip_password")
+WHATSAPP_FIELDS = ("wa_phone_number_id", "wa_business_account_id", "wa_access_token", "wa_app_secret")
+WHATSAPP_SECRET_FIELDS = ("wa_access_token", "wa_app_secret")
+# Write-only everywhere: never in a response, a page, history or a log.
+SECRET_FIELDS = ("sip_username", "sip_password", *WHATSAPP_SECRET_FIELDS)
+ENCRYPTED_FIELDS = (*SIP_FIELDS, *WHATSAPP_SECRET_FIELDS)
+# A check result of either kind of trunk (docs/sip-check.md, docs/whatsapp.md).
+HEALTH_CHOICES = [*HealthStatus.choices, (WhatsappHealth.NUMBER_MISMATCH.value, WhatsappHealth.NUMBER_MISMATCH.label)]
 # The last trunk check (docs/sip-check.md): kept out of history, a check changes nothing.
 HEALTH_FIELDS = ("health_status", "health_details", "health_checked_at", "health_check_started_at")
 DEFAULT_SIP_PORT = 5060
@@ -262,7 +270,9 @@ DEFAULT_SIP_PORT = 5060
 class ChannelBinding(models.Model):
     """(number, channel) -> agent. On an external number it is a trunk row with its settings.
 
-    The SIP fields are all encrypted; username and password are write-only in every output.
+    The SIP fields are all encrypted; username and password are write-only in every output. A
+    WhatsApp trunk carries its Cloud API line (`wa_*`, the token and app secret encrypted and
+    write-only) and the webhook identity the product generated for it (docs/whatsapp.md).
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -279,9 +289,23 @@ class ChannelBinding(models.Model):
     sip_username = EncryptedCredentialField(max_length=255, null=True, blank=True, validators=[MaxLengthValidator(255)])
     sip_password = EncryptedCredentialField(max_length=255, null=True, blank=True, validators=[MaxLengthValidator(255)])
     credentials_updated_at = models.DateTimeField(null=True, blank=True)
+    # The WhatsApp Cloud API line of a WhatsApp trunk. The ids are plain (the phone number id is
+    # unique across the installation); the access token and app secret are encrypted, write-only.
+    wa_phone_number_id = models.CharField(max_length=32, null=True, blank=True)
+    wa_business_account_id = models.CharField(max_length=32, null=True, blank=True)
+    wa_access_token = EncryptedCredentialField(
+        max_length=1024, null=True, blank=True, validators=[MaxLengthValidator(1024)]
+    )
+    wa_app_secret = EncryptedCredentialField(
+        max_length=255, null=True, blank=True, validators=[MaxLengthValidator(255)]
+    )
+    # Generated with the WhatsApp trunk: its webhook address (/webhooks/whatsapp/<webhook_id>) and
+    # the token Meta's verification handshake must echo.
+    webhook_id = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    verify_token = models.CharField(max_length=64, null=True, blank=True, editable=False)
     additional_settings = models.JSONField(default=dict, blank=True)
     # Last trunk check of a call trunk (services.trunk_check); NULL status = never checked.
-    health_status = models.CharField(max_length=16, choices=HealthStatus.choices, null=True, blank=True, editable=False)
+    health_status = models.CharField(max_length=16, choices=HEALTH_CHOICES, null=True, blank=True, editable=False)
     health_details = models.JSONField(default=dict, blank=True, editable=False)
     health_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     # No longer read nor written: the trunk check's rate limit moved to ProbeSlot. Kept for one
@@ -293,7 +317,7 @@ class ChannelBinding(models.Model):
 
     history = HistoricalRecords(
         bases=[AuditRecord],
-        excluded_fields=[*SECRET_FIELDS, *HEALTH_FIELDS, "updated_at"],
+        excluded_fields=[*SECRET_FIELDS, *HEALTH_FIELDS, "webhook_id", "verify_token", "updated_at"],
     )
 
     class Meta:
@@ -340,14 +364,44 @@ class ChannelBinding(models.Model):
                 violation_error_code="VALIDATION_ERROR",
                 violation_error_message=_("A trunk has a name and is a call or WhatsApp binding."),
             ),
-            # Only call trunks have a SIP gateway to check.
+            # A call trunk's SIP check or a WhatsApp trunk's Graph check.
             models.CheckConstraint(
                 condition=Q(health_status__isnull=True)
-                | Q(channel=Channel.CALL, is_trunk=True, health_status__in=HealthStatus.values),
-                name="binding_health_on_call_trunk_only",
+                | Q(channel=Channel.CALL, is_trunk=True, health_status__in=HealthStatus.values)
+                | Q(channel=Channel.WHATSAPP, is_trunk=True, health_status__in=WhatsappHealth.values),
+                name="binding_health_on_trunks_only",
                 violation_error_code="VALIDATION_ERROR",
-                violation_error_message=_("Only call trunks carry a trunk check result."),
+                violation_error_message=_("Only trunks carry a check result of their channel."),
             ),
+            # `whatsapp-on-whatsapp`: the Cloud API line and the webhook identity belong to WhatsApp
+            # trunks, and every WhatsApp trunk has its webhook identity.
+            models.CheckConstraint(
+                condition=(
+                    Q(channel=Channel.WHATSAPP, is_trunk=True)
+                    & Q(webhook_id__isnull=False)
+                    & Q(verify_token__isnull=False)
+                )
+                | (
+                    ~Q(channel=Channel.WHATSAPP, is_trunk=True)
+                    & Q(webhook_id__isnull=True)
+                    & Q(verify_token__isnull=True)
+                    & Q(wa_phone_number_id__isnull=True)
+                    & Q(wa_business_account_id__isnull=True)
+                    & Q(wa_access_token__isnull=True)
+                    & Q(wa_app_secret__isnull=True)
+                ),
+                name="binding_whatsapp_on_whatsapp_trunk_only",
+                violation_error_code="VALIDATION_ERROR",
+                violation_error_message=_("WhatsApp settings apply to WhatsApp trunks only."),
+            ),
+            # `whatsapp-id-once`: a WhatsApp Business number is connected to one trunk.
+            models.UniqueConstraint(
+                fields=["wa_phone_number_id"],
+                name="uniq_binding_wa_phone_number_id",
+                violation_error_code="WHATSAPP_ID_IN_USE",
+                violation_error_message=_("This WhatsApp phone number id is already connected."),
+            ),
+            models.UniqueConstraint(fields=["webhook_id"], name="uniq_binding_webhook_id"),
             # `default-trunk-name`: 1-255 characters. PostgreSQL's varchar holds it too; SQLite needs the check.
             models.CheckConstraint(
                 condition=Q(name__isnull=True) | LessThanOrEqual(Length("name"), 255),
@@ -366,3 +420,10 @@ class ChannelBinding(models.Model):
     @property
     def effective_port(self) -> int:
         return int(self.sip_port) if self.sip_port else DEFAULT_SIP_PORT
+
+    @property
+    def webhook_url(self) -> str | None:
+        """A WhatsApp trunk's webhook, absolute (PUBLIC_BASE_URL): what Meta's dashboard calls."""
+        if not self.webhook_id:
+            return None
+        return settings.PUBLIC_BASE_URL + reverse("whatsapp-webhook", args=[self.webhook_id])

@@ -7,6 +7,7 @@ from channels_app.selectors.numbers import (
     number_get,
     number_list,
     trunk_list,
+    whatsapp_trunks_for_check,
 )
 from channels_app.selectors.tokens import token_by_secret, token_get, token_list
 from channels_app.selectors.workspaces import (
@@ -34,4 +35,5 @@ __all__ = [
     "token_get",
     "token_list",
     "trunk_list",
+    "whatsapp_trunks_for_check",
 ]

@@ -115,3 +115,21 @@ def call_trunks_for_check(*, workspace: Workspace | None = None) -> QuerySet[Cha
         .annotate(has_gateway=ExpressionWrapper(Q(sip_gateway__isnull=False), output_field=BooleanField()))
         .order_by("workspace__slug", "phone_number__number")
     )
+
+
+def whatsapp_trunks_for_check(*, workspace: Workspace | None = None) -> QuerySet[ChannelBinding]:
+    """Every WhatsApp trunk (of one workspace, or of all), for `check_trunks`, with `has_line`
+    (a phone number id and an access token are set). Loads no encrypted column."""
+    trunks = ChannelBinding.objects.filter(channel=Channel.WHATSAPP, is_trunk=True)
+    if workspace is not None:
+        trunks = trunks.filter(workspace=workspace)
+    return (
+        trunks.select_related("workspace", "phone_number")
+        .only("id", "uuid", "channel", "workspace__id", "workspace__slug", "phone_number__number")
+        .annotate(
+            has_line=ExpressionWrapper(
+                Q(wa_phone_number_id__isnull=False, wa_access_token__isnull=False), output_field=BooleanField()
+            )
+        )
+        .order_by("workspace__slug", "phone_number__number")
+    )

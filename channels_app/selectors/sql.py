@@ -10,7 +10,8 @@ exactly what a queryset would give them. `tests/test_sql.py` compares every answ
 ORM's answer to the same question, on both databases.
 
 Column lists come from the models' `_meta` (public API), so a new field is read without a change
-here. No statement reads a SIP username or password: whether one is set is `IS NOT NULL`.
+here. No statement reads a secret (SIP username and password, WhatsApp access token and app
+secret): whether one is set is `IS NOT NULL`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils.dateparse import parse_datetime
 
-from channels_app.models import Agent, ChannelBinding, InventoryCount, PhoneNumber
+from channels_app.models import SECRET_FIELDS, Agent, ChannelBinding, InventoryCount, PhoneNumber
 
 NUMBER = PhoneNumber._meta.db_table
 BINDING = ChannelBinding._meta.db_table
@@ -87,13 +88,13 @@ class _Columns:
 
 
 NUMBER_COLUMNS = _Columns(PhoneNumber, tuple(PhoneNumber._meta.concrete_fields))
-# A snapshot shows gateways and port (decrypted); username and password are never read.
+# A snapshot shows gateways and port (decrypted); the secrets are never read.
 SNAPSHOT_BINDING_COLUMNS = _Columns(
     ChannelBinding,
     tuple(
         field
         for field in ChannelBinding._meta.concrete_fields
-        if field.name not in ("sip_username", "sip_password", "health_check_started_at")
+        if field.name not in (*SECRET_FIELDS, "health_check_started_at")
     ),
 )
 # A list shows agents and kinds only: no encrypted column.
@@ -115,8 +116,16 @@ LISTED_BINDING_COLUMNS = _Columns(
     ),
 )
 AGENT_COLUMNS = _Columns(Agent, tuple(Agent._meta.get_field(name) for name in ("id", "agent_uuid", "name", "status")))
-FLAGS = ("has_gateway", "has_username", "has_password")
-FLAG_SQL = ", ".join(f'b."sip_{flag.removeprefix("has_")}" IS NOT NULL' for flag in FLAGS)
+# Whether a column is set, without reading it: flag -> column.
+FLAG_COLUMNS = {
+    "has_gateway": "sip_gateway",
+    "has_username": "sip_username",
+    "has_password": "sip_password",
+    "has_access_token": "wa_access_token",
+    "has_app_secret": "wa_app_secret",
+}
+FLAGS = tuple(FLAG_COLUMNS)
+FLAG_SQL = ", ".join(f'b."{ChannelBinding._meta.get_field(name).column}" IS NOT NULL' for name in FLAG_COLUMNS.values())
 
 
 def _param(model: type[models.Model], name: str, value: Any) -> Any:

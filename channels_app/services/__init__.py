@@ -9,6 +9,7 @@ the last word, and a race never surfaces as a crash.
 from channels_app.services.base import UNSET, rolled_back
 from channels_app.services.bulk import trunk_register_many
 from channels_app.services.checks import trunk_check
+from channels_app.services.delivery import deliveries_retry
 from channels_app.services.numbers import number_add_purchased, number_release, number_update_settings
 from channels_app.services.purchased import call_provision, sms_assign
 from channels_app.services.tokens import token_create, token_revoke, token_touch
@@ -21,13 +22,16 @@ from channels_app.services.trunks import (
     trunk_register,
     trunk_update,
 )
+from channels_app.services.whatsapp_checks import any_trunk_check, whatsapp_check
 
 __all__ = [
     "UNSET",
+    "any_trunk_check",
     "binding_delete",
     "binding_reassign",
     "call_provision",
     "default_trunk_name",
+    "deliveries_retry",
     "number_add_purchased",
     "number_release",
     "number_update_settings",
@@ -42,4 +46,5 @@ __all__ = [
     "trunk_register",
     "trunk_register_many",
     "trunk_update",
+    "whatsapp_check",
 ]

@@ -25,7 +25,7 @@ from channels_app.services.base import UNSET, parse_uuid, write_service
 from channels_app.services.trunks import new_external_number, new_trunk, register_input, trunk_register
 
 BATCH_SIZE = 500
-_REGISTER_INPUT = ("phone_number", "channel", "name", "direction", "sip", "additional_settings")
+_REGISTER_INPUT = ("phone_number", "channel", "name", "direction", "sip", "additional_settings", "whatsapp")
 
 
 def _in_chunks(values: list[Any]) -> list[list[Any]]:
@@ -55,6 +55,11 @@ def _insert_with_history(numbers: list[PhoneNumber], bindings: list[ChannelBindi
     for secrets, group in by_secrets.items():
         columns = audit_columns(action="registered", secrets_changed=list(secrets))
         bulk_create_with_history(group, ChannelBinding, custom_historical_attrs=columns, **history)
+
+
+def _whatsapp_id(entry: tuple[str, str, dict[str, Any], Any]) -> str | None:
+    """The WhatsApp phone number id a prepared row connects, if any."""
+    return (entry[2].get("whatsapp") or {}).get("wa_phone_number_id")
 
 
 @write_service
@@ -91,6 +96,13 @@ def trunk_register_many(
     busy: set[tuple[int, str]] = set()
     for chunk in _in_chunks(sorted(agent.pk for agent in agents.values())):
         busy.update(ChannelBinding.objects.filter(agent_id__in=chunk).values_list("agent_id", "channel"))
+    # `whatsapp-id-once`: a row connecting an id another trunk (or an earlier row) holds is not certain.
+    wanted_ids = {_whatsapp_id(entry) for entry in prepared if entry is not None} - {None}
+    ids_taken: set[str] = set()
+    for chunk in _in_chunks(sorted(wanted_ids)):
+        ids_taken.update(
+            ChannelBinding.objects.filter(wa_phone_number_id__in=chunk).values_list("wa_phone_number_id", flat=True)
+        )
 
     results: list[ChannelBinding | DomainError | None] = [None] * len(rows)
     pending: list[tuple[int, PhoneNumber, ChannelBinding]] = []
@@ -104,6 +116,8 @@ def trunk_register_many(
             results[index] = binding
             taken.add(binding.phone_number.e164)
             busy.add((binding.agent_id, binding.channel))
+            if binding.wa_phone_number_id:
+                ids_taken.add(binding.wa_phone_number_id)
 
     def flush() -> None:
         if not pending:
@@ -121,7 +135,13 @@ def trunk_register_many(
 
     for index, entry in enumerate(prepared):
         agent = agents.get(agent_keys[index])
-        certain = entry is not None and agent is not None and entry[1] not in taken and (agent.pk, entry[0]) not in busy
+        certain = (
+            entry is not None
+            and agent is not None
+            and entry[1] not in taken
+            and (agent.pk, entry[0]) not in busy
+            and _whatsapp_id(entry) not in ids_taken
+        )
         if certain:
             channel, e164, fields, sip_changes = entry
             try:
@@ -140,6 +160,8 @@ def trunk_register_many(
                 pending.append((index, number, binding))
                 taken.add(e164)
                 busy.add((agent.pk, channel))
+                if binding.wa_phone_number_id:
+                    ids_taken.add(binding.wa_phone_number_id)
                 if len(pending) >= BATCH_SIZE:
                     flush()
         if not certain:

@@ -3,7 +3,7 @@
 Rules (docs/rules.md): `one-binding-per-channel`, `one-number-per-agent-and-channel`,
 `external-numbers-stay-external`, `trunk-channels`, `default-trunk-name`, `direction-on-calls`,
 `sip-on-calls`, `update-merges`, `assign-changes-the-agent-only`, `last-trunk-takes-the-number`,
-`any-spelling`.
+`any-spelling`, `whatsapp-on-whatsapp`, `whatsapp-id-once`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ from channels_app.models import (
 )
 from channels_app.services import rules
 from channels_app.services.base import UNSET, clean_fields, parse_uuid, raise_if, write_service
+from channels_app.services.whatsapp import (
+    apply_whatsapp,
+    check_whatsapp_id_free,
+    clean_whatsapp,
+    give_webhook_identity,
+)
 from channels_app.validators import clean_additional_settings, clean_direction, clean_name, clean_sip
 
 SipChanges = dict[str, str | None]  # model field -> new value, None clears
@@ -45,10 +51,11 @@ def default_trunk_name(channel: str, e164: str) -> str:
 
 
 def trunk_fields(
-    *, channel: str, name: Any, direction: Any, sip: Any, additional_settings: Any
+    *, channel: str, name: Any, direction: Any, sip: Any, additional_settings: Any, whatsapp: Any = UNSET
 ) -> tuple[dict[str, Any], SipChanges | None]:
     """Validate the optional trunk fields together, every mistake at once.
-    Returns (plain fields given, SIP changes or None)."""
+    Returns (plain fields given, SIP changes or None); the `whatsapp` block's changes, when given,
+    are `fields["whatsapp"]`."""
     errors: dict[str, list[str]] = {}
     fields: dict[str, Any] = {}
     sip_changes = None
@@ -63,6 +70,11 @@ def trunk_fields(
             sip_changes = clean_sip(sip, errors)
     elif sip is not UNSET and sip is not None:
         errors["sip"] = [_("SIP settings apply to the call channel only.")]
+    if whatsapp is not UNSET and whatsapp is not None:
+        if channel == Channel.WHATSAPP:
+            fields["whatsapp"] = clean_whatsapp(whatsapp, errors)
+        else:
+            errors["whatsapp"] = [_("WhatsApp settings apply to the whatsapp channel only.")]
     if additional_settings is not UNSET:
         value = {} if additional_settings is None else additional_settings
         fields["additional_settings"] = clean_additional_settings(value, errors)
@@ -71,7 +83,14 @@ def trunk_fields(
 
 
 def register_input(
-    *, phone_number: Any, channel: Any, name: Any, direction: Any, sip: Any, additional_settings: Any
+    *,
+    phone_number: Any,
+    channel: Any,
+    name: Any,
+    direction: Any,
+    sip: Any,
+    additional_settings: Any,
+    whatsapp: Any = UNSET,
 ) -> tuple[str, str, dict[str, Any], SipChanges | None]:
     """trunk_register's input checks, every mistake at once: (channel, E.164, fields, SIP changes)."""
     channel = rules.trunk_channel(channel)
@@ -83,7 +102,12 @@ def register_input(
         errors.update(exc.fields or {})
     try:
         fields, sip_changes = trunk_fields(
-            channel=channel, name=name, direction=direction, sip=sip, additional_settings=additional_settings
+            channel=channel,
+            name=name,
+            direction=direction,
+            sip=sip,
+            additional_settings=additional_settings,
+            whatsapp=whatsapp,
         )
     except ValidationFailed as exc:
         errors.update(exc.fields or {})
@@ -166,6 +190,9 @@ def new_trunk(
         additional_settings=fields.get("additional_settings") or {},
     )
     secrets_changed = apply_sip(binding, sip_changes or {})
+    if channel == Channel.WHATSAPP:
+        give_webhook_identity(binding)
+        secrets_changed += apply_whatsapp(binding, fields.get("whatsapp") or {})
     clean_fields(binding, exclude=("workspace", "phone_number", "agent"))
     mark(binding, action="registered", secrets_changed=secrets_changed)
     return binding
@@ -186,6 +213,7 @@ def trunk_register(
     direction: Any = UNSET,
     sip: Any = UNSET,
     additional_settings: Any = UNSET,
+    whatsapp: Any = UNSET,
 ) -> ChannelBinding:
     """Register an external number's trunk on one channel.
 
@@ -199,6 +227,7 @@ def trunk_register(
         direction=direction,
         sip=sip,
         additional_settings=additional_settings,
+        whatsapp=whatsapp,
     )
     agent, agent_serving = rules.agent_serving(workspace, agent_uuid, channel)
     number = rules.locked_number(number=e164)
@@ -222,13 +251,15 @@ def trunk_register(
     binding = new_trunk(
         workspace=workspace, number=number, channel=channel, agent=agent, fields=fields, sip_changes=sip_changes
     )
+    check_whatsapp_id_free(binding)
     try:
         with transaction.atomic():
             binding.save()
     except IntegrityError:
-        # A concurrent registration bound the number or the agent on this channel first.
+        # A concurrent registration bound the number, the agent or the WhatsApp id first.
         rules.check_number_free_on(number, channel)
         rules.check_agent_free_on(agent, channel)
+        check_whatsapp_id_free(binding)
         raise rules.raced(channel) from None
     return binding
 
@@ -244,13 +275,29 @@ def trunk_update(
     direction: Any = UNSET,
     sip: Any = UNSET,
     additional_settings: Any = UNSET,
+    whatsapp: Any = UNSET,
 ) -> ChannelBinding:
-    """`update-merges`: omitted fields stay; `sip` merges key by key ("" clears); settings replace whole."""
+    """`update-merges`: omitted fields stay; `sip` and `whatsapp` merge key by key ("" clears);
+    settings replace whole."""
     binding = rules.locked_trunk(workspace, phone_number, channel)
     fields, sip_changes = trunk_fields(
-        channel=binding.channel, name=name, direction=direction, sip=sip, additional_settings=additional_settings
+        channel=binding.channel,
+        name=name,
+        direction=direction,
+        sip=sip,
+        additional_settings=additional_settings,
+        whatsapp=whatsapp,
     )
-    tracked = ("name", "direction", "additional_settings", "sip_gateway", "sip_secondary_gateway", "sip_port")
+    tracked = (
+        "name",
+        "direction",
+        "additional_settings",
+        "sip_gateway",
+        "sip_secondary_gateway",
+        "sip_port",
+        "wa_phone_number_id",
+        "wa_business_account_id",
+    )
     before = {field: getattr(binding, field) for field in tracked}
     if "name" in fields:
         binding.name = fields["name"] or default_trunk_name(binding.channel, binding.phone_number.e164)
@@ -259,10 +306,20 @@ def trunk_update(
     if "additional_settings" in fields:
         binding.additional_settings = fields["additional_settings"]
     secrets_changed = apply_sip(binding, sip_changes or {})
+    secrets_changed += apply_whatsapp(binding, fields.get("whatsapp") or {})
     if secrets_changed or any(getattr(binding, field) != value for field, value in before.items()):
         clean_fields(binding, exclude=("workspace", "phone_number", "agent"))
         mark(binding, action="updated", secrets_changed=secrets_changed)
-        binding.save()
+        if binding.wa_phone_number_id == before["wa_phone_number_id"]:
+            binding.save()
+            return binding
+        check_whatsapp_id_free(binding)
+        try:
+            with transaction.atomic():
+                binding.save()
+        except IntegrityError:
+            check_whatsapp_id_free(binding)  # a concurrent request connected the id first
+            raise rules.raced(binding.channel) from None
     return binding
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_app.models import ChannelBinding, PhoneNumber
 from channels_app.sip import HealthStatus
+from channels_app.whatsapp.status import WhatsappHealth
 
 register = template.Library()
 
@@ -21,6 +22,7 @@ HEALTH_TONES = {
     HealthStatus.UNREACHABLE: "danger",
     HealthStatus.DNS_FAILED: "danger",
     HealthStatus.REFUSED: "danger",
+    WhatsappHealth.NUMBER_MISMATCH: "danger",
 }
 GATEWAY_ROLES = {"gateway": _("Gateway"), "secondary_gateway": _("Secondary gateway")}
 
@@ -35,6 +37,12 @@ def binding_on(number: PhoneNumber, channel: str) -> ChannelBinding | None:
 def health_label(status: str | None) -> str:
     """A trunk check status in words ("Reachable")."""
     return str(HealthStatus(status).label) if status in HealthStatus.values else (status or "")
+
+
+@register.filter
+def line_health_label(status: str | None) -> str:
+    """A WhatsApp line check status in words ("Access token refused")."""
+    return str(WhatsappHealth(status).label) if status in WhatsappHealth.values else (status or "")
 
 
 @register.filter

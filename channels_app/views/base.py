@@ -26,7 +26,7 @@ CHANNEL_LABELS = {
     Channel.SMS: gettext_lazy("SMS"),
     Channel.WHATSAPP: gettext_lazy("WhatsApp"),
 }
-CREDENTIAL_POST_FIELDS = ("sip_username", "sip_password")
+CREDENTIAL_POST_FIELDS = ("sip_username", "sip_password", "wa_access_token", "wa_app_secret")
 
 
 class WorkspaceMixin:

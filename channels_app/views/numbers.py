@@ -28,7 +28,9 @@ from channels_app.errors import DomainError, NotFound, ValidationFailed
 from channels_app.fieldpaths import add_domain_error
 from channels_app.forms import NumberFilterForm, TrunkRegisterForm
 from channels_app.models import Channel
+from channels_app.selectors.whatsapp import trunk_counters
 from channels_app.sip import HealthStatus
+from channels_app.whatsapp.status import WhatsappHealth
 
 from .base import CHANNEL_LABELS, CREDENTIAL_POST_FIELDS, BindingMixin, NumberMixin, WorkspaceMixin
 
@@ -208,11 +210,15 @@ class NumberDetailView(NumberMixin, TemplateView):
             (Channel.SMS, "sms", number.sms_capable),
             (Channel.WHATSAPP, None, True),
         ):
+            binding = number.binding(channel)
             cards.append(
                 {
                     "key": channel,
                     "label": CHANNEL_LABELS[channel],
-                    "binding": number.binding(channel),
+                    "binding": binding,
+                    "counters": trunk_counters(binding)
+                    if binding is not None and binding.is_trunk and channel == Channel.WHATSAPP
+                    else None,
                     "settings": number.effective_settings[section] if section else None,
                     "capable": capable,
                     "can_add_trunk": number.is_external and channel in (Channel.CALL, Channel.WHATSAPP),
@@ -239,7 +245,8 @@ class NumberDetailView(NumberMixin, TemplateView):
 
 
 class TrunkCheckView(BindingMixin, View):
-    """The "Check now" button of a call trunk: POST runs services.trunk_check, then the number page.
+    """The "Check now" button of a trunk: POST runs its channel's check (services.any_trunk_check:
+    SIP for call, the Graph API for WhatsApp), then the number page.
 
     The result is stored on the trunk and shown by the number page (post/redirect/get: a reload
     never checks again). The check waits on the network for a few seconds, outside any
@@ -249,26 +256,24 @@ class TrunkCheckView(BindingMixin, View):
     write_page = True
     trunks_only = True
 
-    def load_objects(self) -> None:
-        super().load_objects()
-        if self.binding.channel != Channel.CALL:
-            raise Http404  # a WhatsApp trunk has no SIP gateway to check
-
     def result_url(self) -> str:
-        return self.number_url() + "#trunk-check"
+        return self.number_url() + ("#line-check" if self.binding.channel == Channel.WHATSAPP else "#trunk-check")
 
     def get(self, request, *args, **kwargs):
         return HttpResponseRedirect(self.result_url())
 
     def post(self, request, *args, **kwargs):
         try:
-            binding = services.trunk_check(
-                workspace=self.workspace, actor=self.actor, phone_number=self.number.e164, channel=Channel.CALL
+            binding = services.any_trunk_check(
+                workspace=self.workspace, actor=self.actor, phone_number=self.number.e164, channel=self.binding.channel
             )
         except DomainError as exc:
             messages.error(request, exc.details if exc.code == "VALIDATION_ERROR" else exc.text)
             return HttpResponseRedirect(self.result_url())
         level = messages.SUCCESS if binding.health_status == HealthStatus.OK else messages.WARNING
-        result = binding.get_health_status_display()
+        if binding.channel == Channel.WHATSAPP:
+            result = WhatsappHealth(binding.health_status).label
+        else:
+            result = binding.get_health_status_display()
         messages.add_message(request, level, _("Trunk checked: %(result)s.") % {"result": result})
         return HttpResponseRedirect(self.result_url())

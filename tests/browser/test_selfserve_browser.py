@@ -66,11 +66,11 @@ def test_a_customer_registers_edits_reassigns_deletes_and_uses_an_api_token(
     page.get_by_role("link", name="Register a number").first.click()
     page.wait_for_url("**/numbers/register/")
     sip_section = page.locator("[data-call-only]")
-    page.get_by_label("WhatsApp").check()
+    page.get_by_label("WhatsApp", exact=True).check()
     assert sip_section.is_hidden()
     page.get_by_label("Call (SIP trunk)").check()
     assert sip_section.is_visible()
-    page.get_by_label("Phone number").fill("+1 (202) 555-0147")
+    page.get_by_label("Phone number", exact=True).fill("+1 (202) 555-0147")
     assert page.get_by_label(re.compile(r"^Name")).get_attribute("placeholder") == "call_trunk_12025550147"
     page.get_by_label("Agent", exact=True).select_option(label="A agent 1")
     page.get_by_label("Inbound").check()
@@ -90,7 +90,7 @@ def test_a_customer_registers_edits_reassigns_deletes_and_uses_an_api_token(
 
     # The same number again: the message is next to the number, and the password is not kept.
     page.goto("/app/ws-a/numbers/register/")
-    page.get_by_label("Phone number").fill("12025550147")
+    page.get_by_label("Phone number", exact=True).fill("12025550147")
     page.get_by_label("Agent", exact=True).select_option(label="A agent 2")
     page.get_by_label(re.compile(r"^Password")).fill(MARKER_PASSWORD)
     page.get_by_role("button", name="Register number").click()
@@ -98,8 +98,8 @@ def test_a_customer_registers_edits_reassigns_deletes_and_uses_an_api_token(
     assert "This number is already bound on call." in alert.inner_text()
     page.wait_for_function("document.activeElement.hasAttribute('data-error-summary')")  # focus moved there
     assert "already bound" in page.locator("#id_phone_number_error").inner_text()
-    assert page.get_by_label("Phone number").get_attribute("aria-invalid") == "true"
-    assert page.get_by_label("Phone number").input_value() == "12025550147"
+    assert page.get_by_label("Phone number", exact=True).get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Phone number", exact=True).input_value() == "12025550147"
     assert page.get_by_label(re.compile(r"^Password")).input_value() == ""
     screenshot(page, "selfserve-register-error-desktop")
 
@@ -230,7 +230,7 @@ def test_every_page_fits_a_phone_screen_and_labels_every_control(phone_page, scr
         screenshot(page, f"selfserve-{name}-phone")
 
     page.goto(pages["register"])
-    page.get_by_label("Phone number").fill("+44 20 7946 0958")
+    page.get_by_label("Phone number", exact=True).fill("+44 20 7946 0958")
     page.get_by_label("Agent", exact=True).select_option(label="A agent 3")
     page.get_by_label("Additional settings").fill("[1, 2]")
     page.get_by_role("button", name="Register number").click()
@@ -297,8 +297,8 @@ def test_every_action_works_without_javascript(browser, live_server, customer_a,
         page.wait_for_url("**/app/ws-a/numbers/")
         page.goto("/app/ws-a/numbers/register/")
         assert page.locator("[data-call-only]").is_visible()  # no script to hide it: shown, with a hint
-        page.get_by_label("Phone number").fill("+1 202 555 0147")
-        page.get_by_label("WhatsApp").check()
+        page.get_by_label("Phone number", exact=True).fill("+1 202 555 0147")
+        page.get_by_label("WhatsApp", exact=True).check()
         page.get_by_label("Agent", exact=True).select_option(label="A agent 2")
         page.get_by_role("button", name="Register number").click()
         page.wait_for_url(re.compile(r".*/numbers/[0-9a-f-]{36}/$"))

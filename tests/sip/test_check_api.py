@@ -279,7 +279,9 @@ def test_a_read_only_token_is_refused_before_anything_is_checked(api_read, trunk
     assert not ProbeSlot.objects.exists()  # nothing claimed
 
 
-def test_sms_and_whatsapp_are_unsupported_channels(api, workspace_a, agents_a, command_actor):
+def test_sms_is_an_unsupported_channel_and_an_unconnected_whatsapp_line_says_what_it_lacks(
+    api, workspace_a, agents_a, command_actor
+):
     services.trunk_register(
         workspace=workspace_a,
         actor=command_actor,
@@ -298,11 +300,12 @@ def test_sms_and_whatsapp_are_unsupported_channels(api, workspace_a, agents_a, c
         "Bind SMS to a purchased number with POST /api/v1/agents/{agent_uuid}/channels/sms.",
         "channel",
     )
-    assert whatsapp.json() == error(
-        "UNSUPPORTED_CHANNEL",
-        "Only call trunks can be checked.",
-        "A WhatsApp trunk has no SIP gateway to check.",
-        "channel",
+    # The WhatsApp line check itself: tests/whatsapp/test_line_check.py.
+    assert whatsapp.json() == validation(
+        {
+            "whatsapp.phone_number_id": ["Set the phone number id before checking this line."],
+            "whatsapp.access_token": ["Set an access token before checking this line."],
+        }
     )
 
 

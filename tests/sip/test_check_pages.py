@@ -196,7 +196,7 @@ def test_another_workspace_gets_404_and_checks_nothing(client, customer_b, refus
     assert not ProbeSlot.objects.exists()  # nothing claimed
 
 
-def test_only_call_trunks_have_a_check_address(client, customer_a, workspace_a, agents_a, purchased_a, command_actor):
+def test_only_trunks_have_a_check_address(client, customer_a, workspace_a, agents_a, purchased_a, command_actor):
     whatsapp = services.trunk_register(
         workspace=workspace_a,
         actor=command_actor,
@@ -213,7 +213,10 @@ def test_only_call_trunks_have_a_check_address(client, customer_a, workspace_a, 
     assert purchased_call is not None
     client.force_login(customer_a)
 
-    assert client.post(check_url(whatsapp, channel="whatsapp")).status_code == 404
+    # A WhatsApp line is checked against the Graph API (tests/whatsapp); without an id and a token
+    # the page says what to set.
+    answer = client.post(check_url(whatsapp, channel="whatsapp"))
+    assert (answer.status_code, answer["Location"]) == (302, page_url(whatsapp) + "#line-check")
     assert client.post(f"/app/ws-a/numbers/{purchased_a.phone_number_uuid}/call/check/").status_code == 404
     assert client.post(check_url(whatsapp, channel="sms")).status_code == 404
     assert 'id="trunk-check"' not in client.get(page_url(whatsapp)).content.decode()

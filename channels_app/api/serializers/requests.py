@@ -16,6 +16,7 @@ from .schema_fields import (
     SIP_INPUT,
     TRUNK_CHANNEL,
     UUID,
+    WHATSAPP_INPUT,
     enum,
     schema_field,
 )
@@ -30,6 +31,7 @@ class TrunkCreateSerializer(serializers.Serializer):
         enum(Direction.values), required=False, allow_null=True, help_text="Call only; default both."
     )
     sip = schema_field(SIP_INPUT, required=False, allow_null=True, help_text="Call only.")
+    whatsapp = schema_field(WHATSAPP_INPUT, required=False, allow_null=True, help_text="WhatsApp only.")
     additional_settings = schema_field(ADDITIONAL_SETTINGS, required=False, allow_null=True)
 
 
@@ -39,6 +41,9 @@ class TrunkUpdateSerializer(serializers.Serializer):
     name = schema_field(NAME, required=False, allow_null=True, help_text="null restores the default name.")
     direction = schema_field(enum(Direction.values), required=False, allow_null=True, help_text="Call only.")
     sip = schema_field(SIP_INPUT, required=False, allow_null=True, help_text="Call only; merged key by key.")
+    whatsapp = schema_field(
+        WHATSAPP_INPUT, required=False, allow_null=True, help_text="WhatsApp only; merged key by key."
+    )
     additional_settings = schema_field(ADDITIONAL_SETTINGS, required=False, allow_null=True)
 
 
@@ -52,9 +57,9 @@ class TrunkCheckSerializer(serializers.Serializer):
     phone_number = schema_field(ANY_SPELLING)
     channel = schema_field(
         {
-            **enum([Channel.CALL]),
-            "description": "Only call trunks have a SIP gateway to check; whatsapp and sms are refused with "
-            "UNSUPPORTED_CHANNEL.",
+            **enum([Channel.CALL, Channel.WHATSAPP]),
+            "description": "call: the SIP gateways; whatsapp: the number read from the Graph API with the stored "
+            "token. sms is refused with UNSUPPORTED_CHANNEL.",
         }
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from channels_app.audit import Door
@@ -27,6 +27,7 @@ from channels_app.models import (
     Source,
 )
 from channels_app.sip import HealthStatus
+from channels_app.whatsapp.status import WhatsappHealth
 
 from .schema_fields import E164, UUID, RawValue, enum, schema_field
 
@@ -84,15 +85,57 @@ class TrunkHealthSerializer(serializers.Serializer):
     gateways = GatewayHealthSerializer(many=True, source="health_details.gateways")
 
 
+class WhatsappHealthSerializer(serializers.Serializer):
+    """The last check of a WhatsApp trunk: its phone number read from the Graph API (docs/whatsapp.md)."""
+
+    status = schema_field(
+        {
+            **enum(WhatsappHealth.values),
+            "description": "ok, auth_failed (token refused), number_mismatch (the Graph number is not this number), "
+            "unreachable.",
+        },
+        source="health_status",
+    )
+    checked_at = serializers.DateTimeField(source="health_checked_at")
+    message = serializers.CharField(source="health_details.message", help_text="What the result means, in plain words.")
+    display_phone_number = _nullable_string(source="health_details.display_phone_number")
+    verified_name = _nullable_string(source="health_details.verified_name")
+    quality_rating = _nullable_string(source="health_details.quality_rating", help_text="GREEN, YELLOW, RED...")
+
+
+class WhatsappOutputSerializer(serializers.Serializer):
+    """A WhatsApp trunk's Cloud API line: never the access token or app secret, only whether they
+    are set; the webhook address and verify token to paste into Meta's dashboard."""
+
+    phone_number_id = _nullable_string(source="wa_phone_number_id")
+    business_account_id = _nullable_string(source="wa_business_account_id")
+    has_access_token = serializers.BooleanField()
+    has_app_secret = serializers.BooleanField()
+    credentials_updated_at = serializers.DateTimeField(allow_null=True)
+    webhook_url = serializers.URLField(help_text="Meta's callback URL for this trunk.")
+    verify_token = serializers.CharField(help_text="Meta's verify token for this trunk's webhook.")
+
+
+TRUNK_HEALTH = PolymorphicProxySerializer(
+    component_name="TrunkCheckResult",
+    serializers=[TrunkHealthSerializer, WhatsappHealthSerializer],
+    resource_type_field_name=None,
+    allow_null=True,
+)
+
+
 class TrunkSerializer(serializers.Serializer):
-    """A trunk row: its name and settings; `direction`, `sip` and `health` on call trunks only."""
+    """A trunk row: its name and settings; `direction` and `sip` on call trunks only, `whatsapp`
+    on WhatsApp trunks only; `health` of either kind."""
 
     name = serializers.CharField()
     direction = schema_field(enum(Direction.values, nullable=True), help_text="null on whatsapp.")
     sip = serializers.SerializerMethodField(help_text="null on whatsapp.")
+    whatsapp = serializers.SerializerMethodField(help_text="null on call.")
     health = serializers.SerializerMethodField(
-        help_text="The last trunk check of a call trunk (POST /api/v1/phone-numbers/trunks/check); null until the "
-        "first check, after a change of its SIP settings, and always on whatsapp."
+        help_text="The last check (POST /api/v1/phone-numbers/trunks/check): a call trunk's gateways over SIP, a "
+        "WhatsApp trunk's number read from the Graph API. null until the first check and after a change of what "
+        "it checked (SIP settings; the WhatsApp phone number id or token)."
     )
     additional_settings = serializers.DictField()
     created_at = serializers.DateTimeField()
@@ -102,10 +145,16 @@ class TrunkSerializer(serializers.Serializer):
     def get_sip(self, binding: ChannelBinding) -> dict[str, Any] | None:
         return SipOutputSerializer(binding).data if binding.channel == Channel.CALL else None
 
-    @extend_schema_field(TrunkHealthSerializer(allow_null=True))
+    @extend_schema_field(WhatsappOutputSerializer(allow_null=True))
+    def get_whatsapp(self, binding: ChannelBinding) -> dict[str, Any] | None:
+        return WhatsappOutputSerializer(binding).data if binding.channel == Channel.WHATSAPP else None
+
+    @extend_schema_field(TRUNK_HEALTH)
     def get_health(self, binding: ChannelBinding) -> dict[str, Any] | None:
-        if binding.channel != Channel.CALL or binding.health_status is None:
+        if binding.health_status is None:
             return None
+        if binding.channel == Channel.WHATSAPP:
+            return WhatsappHealthSerializer(binding).data
         return TrunkHealthSerializer(binding).data
 
 

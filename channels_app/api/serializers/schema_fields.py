@@ -12,6 +12,7 @@ from rest_framework import serializers
 from channels_app import channel_settings as settings_doc
 from channels_app.models import TRUNK_CHANNELS
 from channels_app.numbers import E164_EXAMPLE, E164_PATTERN
+from channels_app.services.whatsapp import WHATSAPP_KEYS
 from channels_app.validators import MAX_TEXT, SIP_KEYS
 
 _schema_field_classes: dict[str, type[serializers.Field]] = {}
@@ -103,6 +104,22 @@ SIP_INPUT = {
     "additionalProperties": False,
 }
 assert set(SIP_INPUT["properties"]) == set(SIP_KEYS)
+
+WHATSAPP_INPUT = {
+    "type": "object",
+    "description": "The WhatsApp Cloud API line of a WhatsApp trunk (from Meta's WhatsApp Manager / App "
+    'Dashboard). Every key is optional; on update only the keys sent change and "" clears one. The access '
+    "token and app secret are stored encrypted and are write-only. The phone number id is unique across the "
+    "installation (409 WHATSAPP_ID_IN_USE).",
+    "properties": {
+        "phone_number_id": {"type": "string", "pattern": "^[0-9]{1,32}$", "example": "106540352242922"},
+        "business_account_id": {"type": "string", "pattern": "^[0-9]{1,32}$", "example": "102290129340398"},
+        "access_token": {"type": "string", "maxLength": 1024, "writeOnly": True, "format": "password"},
+        "app_secret": {"type": "string", "maxLength": 255, "writeOnly": True, "format": "password"},
+    },
+    "additionalProperties": False,
+}
+assert set(WHATSAPP_INPUT["properties"]) == set(WHATSAPP_KEYS)
 
 ADDITIONAL_SETTINGS = {
     "type": "object",

@@ -61,7 +61,7 @@ class TrunkView(ApiView):
         summary="Update a trunk, located by phone_number and channel",
         request=s.TrunkUpdateSerializer,
         parameters=[IF_MATCH, DRY_RUN],
-        responses={200: s.SnapshotEnvelope, **errors(*WITH_BODY, 404, 412)},
+        responses={200: s.SnapshotEnvelope, **errors(*WITH_BODY, 404, 409, 412)},
     )
     def patch(self, request):
         dry_run = dry_run_requested(request)
@@ -129,14 +129,16 @@ class TrunkCheckView(ApiView):
     @extend_schema(
         operation_id="trunks_check",
         tags=["Trunks"],
-        summary="Check a call trunk now: is its gateway reachable, are the stored credentials accepted?",
-        description="Sends SIP OPTIONS over UDP to the gateway (and the secondary gateway) and, when a username "
-        "and a password are stored, a REGISTER that answers the digest challenge without registering anything. "
-        "Answers the number's Snapshot; the result is in data.channels.call.trunk.health and stays there. "
-        "Takes at most a few seconds. One check per trunk, and per gateway address whichever trunk or workspace "
-        "uses it, every 30 seconds (429 RATE_LIMITED with Retry-After); deleting and registering the trunk again "
-        "does not reset it. "
-        "A trunk without a gateway is VALIDATION_ERROR on sip.gateway.",
+        summary="Check a trunk now: a call trunk's gateways and credentials, a WhatsApp trunk's line",
+        description="call: sends SIP OPTIONS over UDP to the gateway (and the secondary gateway) and, when a "
+        "username and a password are stored, a REGISTER that answers the digest challenge without registering "
+        "anything; a trunk without a gateway is VALIDATION_ERROR on sip.gateway. whatsapp: reads the phone number "
+        "from the Graph API with the stored access token (ok, auth_failed, number_mismatch, unreachable, with the "
+        "display name, verified name and quality rating); a line without phone number id or token is "
+        "VALIDATION_ERROR on whatsapp.phone_number_id / whatsapp.access_token. Answers the number's Snapshot; the "
+        "result is in data.channels.<channel>.trunk.health and stays there. Takes at most a few seconds. One check "
+        "per trunk, and per gateway address whichever trunk or workspace uses it, every 30 seconds (429 "
+        "RATE_LIMITED with Retry-After); deleting and registering the trunk again does not reset it.",
         request=s.TrunkCheckSerializer,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: s.SnapshotEnvelope, **errors(*WITH_BODY, 404)},
@@ -148,7 +150,7 @@ class TrunkCheckView(ApiView):
         data = self.validated(s.TrunkCheckSerializer)
         # No transaction here: the check waits on the network for seconds and must hold no lock
         # (services.trunk_check claims its rate-limit slot and stores its result by itself).
-        binding = services.trunk_check(workspace=self.workspace, actor=self.actor, **data)
+        binding = services.any_trunk_check(workspace=self.workspace, actor=self.actor, **data)
         try:
             snapshot = self.snapshot(binding.phone_number)
         except NotFound as exc:  # the trunk's number left the inventory just after the check

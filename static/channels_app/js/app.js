@@ -1,6 +1,6 @@
 /* trunkadmin self-serve: small progressive enhancements. Every page works without this file.
    - the register form shows call-only settings (direction, SIP) only when the channel is Call,
-     and disables them otherwise so they are not sent;
+     and WhatsApp settings only when it is WhatsApp, and disables the others so they are not sent;
    - the default trunk name follows the number and channel typed (placeholder only);
    - the copy button copies a newly created API token;
    - an error summary takes focus so screen readers announce it and keyboard users start there;
@@ -25,18 +25,22 @@
 
   function enhanceTrunkForm(form) {
     var callOnly = form.querySelectorAll("[data-call-only]");
+    var whatsappOnly = form.querySelectorAll("[data-whatsapp-only]");
     var nameInput = form.querySelector("[data-default-name]");
     var numberInput = form.querySelector('input[name="phone_number"]');
 
     function update() {
       var channel = checkedValue(form, "channel") || "call";
-      callOnly.forEach(function (section) {
-        var isCall = channel === "call";
-        section.hidden = !isCall;
-        section.querySelectorAll("input, select, textarea").forEach(function (input) {
-          input.disabled = !isCall;
+      function showFor(sections, shown) {
+        sections.forEach(function (section) {
+          section.hidden = !shown;
+          section.querySelectorAll("input, select, textarea").forEach(function (input) {
+            input.disabled = !shown;
+          });
         });
-      });
+      }
+      showFor(callOnly, channel === "call");
+      showFor(whatsappOnly, channel === "whatsapp");
       if (nameInput && numberInput) {
         var digits = (numberInput.value || "").replace(/\D/g, "");
         nameInput.placeholder = channel + "_trunk_" + (digits || "<digits>");
