@@ -50,6 +50,15 @@ FIELDS: tuple[FieldPath, ...] = (
     FieldPath("sip.username", "sip_username", "sip_username", "sip_username", _("SIP username")),
     FieldPath("sip.password", "sip_password", "sip_password", "sip_password", _("SIP password")),
     FieldPath(
+        "sip.inbound_addresses",
+        "sip_inbound_addresses",
+        "sip_inbound_addresses",
+        "sip_inbound_addresses",
+        _("Inbound addresses"),
+    ),
+    FieldPath("sip.transport", "sip_transport", "sip_transport", "sip_transport", _("Transport")),
+    FieldPath("sip.number_format", "sip_number_format", "sip_number_format", "sip_number_format", _("Number format")),
+    FieldPath(
         "additional_settings",
         "additional_settings",
         "additional_settings",

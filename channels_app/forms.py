@@ -13,7 +13,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.models import Channel, ChannelBinding, Direction, TokenScope
+from channels_app.models import Channel, ChannelBinding, Direction, NumberFormat, TokenScope, Transport
+from channels_app.routing.addresses import split_text
+from channels_app.routing.models import DEFAULT_NUMBER_FORMAT, DEFAULT_TRANSPORT
 from channels_app.services import UNSET
 
 
@@ -48,6 +50,12 @@ def _agent_choices(agents) -> list[tuple[str, str]]:
 
 SETTINGS_HELP = _('A JSON object passed to your agent as is, e.g. {"region": "eu"}.')
 GATEWAY_HELP = _("Host name or IP address only: no sip:, no port.")
+INBOUND_ADDRESSES_HELP = _(
+    "The addresses your carrier sends calls from: IP addresses or blocks such as 203.0.113.0/24, one per line "
+    "(at most 20). Leave empty and this trunk accepts no inbound call."
+)
+NUMBER_FORMAT_HELP = _("How your carrier writes numbers. We accept all three from it and write this one to it.")
+ROUTING_DEFAULTS = {"transport": DEFAULT_TRANSPORT, "number_format": DEFAULT_NUMBER_FORMAT}
 
 
 class SipFieldsMixin(forms.Form):
@@ -79,6 +87,38 @@ class SipFieldsMixin(forms.Form):
         widget=WriteOnlyTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     sip_password = forms.CharField(label=_("Password"), required=False, strip=False, widget=_secret_input())
+    sip_transport = forms.ChoiceField(
+        label=_("Transport"), choices=Transport.choices, initial=DEFAULT_TRANSPORT, required=False
+    )
+    sip_inbound_addresses = forms.CharField(
+        label=_("Carrier addresses"),
+        required=False,
+        help_text=INBOUND_ADDRESSES_HELP,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "spellcheck": "false", "class": "mono", "placeholder": "203.0.113.0/24"}
+        ),
+    )
+    sip_number_format = forms.ChoiceField(
+        label=_("Number format"),
+        choices=NumberFormat.choices,
+        initial=DEFAULT_NUMBER_FORMAT,
+        required=False,
+        help_text=NUMBER_FORMAT_HELP,
+    )
+
+    def routing_changes(self, current: dict[str, Any]) -> dict[str, Any]:
+        """The routing keys of `sip` whose typed value differs from `current` (the stored values,
+        or the defaults on a new trunk); inbound addresses as a list, split at spaces and lines."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        typed = split_text(data["sip_inbound_addresses"])
+        if typed != current.get("inbound_addresses", []):
+            changes["inbound_addresses"] = typed
+        for key in ("transport", "number_format"):
+            value = data[f"sip_{key}"] or ROUTING_DEFAULTS[key]
+            if value != current.get(key, ROUTING_DEFAULTS[key]):
+                changes[key] = value
+        return changes
 
 
 class TrunkRegisterForm(SipFieldsMixin):
@@ -146,6 +186,8 @@ class TrunkRegisterForm(SipFieldsMixin):
             for key in ("gateway", "port", "secondary_gateway", "username", "password")
             if data[f"sip_{key}"] != ""
         }
+        # Transport and number format only when they are not the defaults their menus start on.
+        sip.update(self.routing_changes({}))
         # Sent for WhatsApp too, so the service can say SIP belongs to calls (never dropped silently).
         kwargs["sip"] = sip or UNSET
         return kwargs
@@ -180,6 +222,9 @@ class TrunkUpdateForm(SipFieldsMixin):
             "sip_gateway": binding.sip_gateway or "",
             "sip_port": binding.sip_port or "",
             "sip_secondary_gateway": binding.sip_secondary_gateway or "",
+            "sip_inbound_addresses": "\n".join(binding.sip_inbound_addresses or []),
+            "sip_transport": binding.effective_transport,
+            "sip_number_format": binding.effective_number_format,
             "additional_settings": json.dumps(current_settings, indent=2, ensure_ascii=False)
             if current_settings
             else "",
@@ -238,6 +283,16 @@ class TrunkUpdateForm(SipFieldsMixin):
                 sip[key] = ""
             elif data[f"sip_{key}"] != "":
                 sip[key] = data[f"sip_{key}"]
+        binding = self.binding
+        sip.update(
+            self.routing_changes(
+                {
+                    "inbound_addresses": binding.sip_inbound_addresses or [],
+                    "transport": binding.effective_transport,
+                    "number_format": binding.effective_number_format,
+                }
+            )
+        )
         kwargs["sip"] = sip or UNSET
         return kwargs
 

@@ -21,8 +21,15 @@ from simple_history.models import HistoricalRecords
 
 from channels_app import channel_settings
 from channels_app.audit import AuditRecord
-from channels_app.fields import EncryptedCredentialField
+from channels_app.fields import EncryptedCredentialField, NationalNumberField
 from channels_app.numbers import E164_PATTERN
+from channels_app.routing.models import (  # noqa: F401 (TrunkAddressBlock: registers it)
+    DEFAULT_NUMBER_FORMAT,
+    DEFAULT_TRANSPORT,
+    NumberFormat,
+    Transport,
+    TrunkAddressBlock,
+)
 from channels_app.sip.status import HealthStatus
 
 
@@ -129,6 +136,8 @@ class PhoneNumber(models.Model):
     phone_number_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="phone_numbers")
     number = PhoneNumberField(max_length=16)
+    # Derived from `number` on every save: how a carrier may spell it nationally (docs/routing.md).
+    national_number = NationalNumberField(db_index=True)
     source = models.CharField(max_length=16, choices=Source.choices)
     country_code = models.CharField(max_length=2, blank=True)
     type = models.CharField(max_length=16, choices=NumberType.choices, default=NumberType.LOCAL)
@@ -151,7 +160,7 @@ class PhoneNumber(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=["updated_at"])
+    history = HistoricalRecords(bases=[AuditRecord], excluded_fields=["updated_at", "national_number"])
 
     class Meta:
         ordering = ["number"]
@@ -253,6 +262,8 @@ class Direction(models.TextChoices):
 
 SIP_FIELDS = ("sip_gateway", "sip_secondary_gateway", "sip_port", "sip_username", "sip_password")
 SECRET_FIELDS = ("sip_username", "sip_password")
+# How the edge routes a call trunk (docs/routing.md): plain, so that they can be indexed.
+ROUTING_FIELDS = ("sip_inbound_addresses", "sip_transport", "sip_number_format")
 # The last trunk check (docs/sip-check.md): kept out of history, a check changes nothing.
 HEALTH_FIELDS = ("health_status", "health_details", "health_checked_at", "health_check_started_at")
 DEFAULT_SIP_PORT = 5060
@@ -278,6 +289,10 @@ class ChannelBinding(models.Model):
     sip_username = EncryptedCredentialField(max_length=255, null=True, blank=True, validators=[MaxLengthValidator(255)])
     sip_password = EncryptedCredentialField(max_length=255, null=True, blank=True, validators=[MaxLengthValidator(255)])
     credentials_updated_at = models.DateTimeField(null=True, blank=True)
+    # Call trunks only; the addresses are indexed block by block in TrunkAddressBlock.
+    sip_inbound_addresses = models.JSONField(default=list, blank=True)
+    sip_transport = models.CharField(max_length=8, choices=Transport.choices, null=True, blank=True)
+    sip_number_format = models.CharField(max_length=16, choices=NumberFormat.choices, null=True, blank=True)
     additional_settings = models.JSONField(default=dict, blank=True)
     # Last trunk check of a call trunk (services.trunk_check); NULL status = never checked.
     health_status = models.CharField(max_length=16, choices=HealthStatus.choices, null=True, blank=True, editable=False)
@@ -329,6 +344,18 @@ class ChannelBinding(models.Model):
                 violation_error_code="VALIDATION_ERROR",
                 violation_error_message=_("Direction and SIP settings apply to call trunks only."),
             ),
+            # Transport and number format belong to call trunks; NULL reads as udp, e164.
+            models.CheckConstraint(
+                condition=(
+                    Q(channel=Channel.CALL, is_trunk=True)
+                    & (Q(sip_transport__isnull=True) | Q(sip_transport__in=Transport.values))
+                    & (Q(sip_number_format__isnull=True) | Q(sip_number_format__in=NumberFormat.values))
+                )
+                | Q(sip_transport__isnull=True, sip_number_format__isnull=True),
+                name="binding_routing_on_call_trunk_only",
+                violation_error_code="VALIDATION_ERROR",
+                violation_error_message=_("Transport and number format apply to call trunks only."),
+            ),
             # A trunk row has a name; SMS is never a trunk.
             models.CheckConstraint(
                 condition=(Q(is_trunk=True) & Q(name__isnull=False) & ~Q(name="") & ~Q(channel=Channel.SMS))
@@ -363,6 +390,20 @@ class ChannelBinding(models.Model):
     @property
     def effective_port(self) -> int:
         return int(self.sip_port) if self.sip_port else DEFAULT_SIP_PORT
+
+    @property
+    def effective_transport(self) -> str | None:
+        """A call trunk's transport (NULL reads as udp); None off call trunks."""
+        return (self.sip_transport or DEFAULT_TRANSPORT) if self.is_call_trunk else None
+
+    @property
+    def effective_number_format(self) -> str | None:
+        """A call trunk's number format (NULL reads as e164); None off call trunks."""
+        return (self.sip_number_format or DEFAULT_NUMBER_FORMAT) if self.is_call_trunk else None
+
+    @property
+    def is_call_trunk(self) -> bool:
+        return self.is_trunk and self.channel == Channel.CALL
 
 
 class TokenScope(models.TextChoices):

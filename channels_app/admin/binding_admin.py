@@ -79,6 +79,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
             _("SIP (call only)"),
             {"fields": ("sip_gateway", "sip_port", "sip_secondary_gateway", "sip_username", "sip_password")},
         ),
+        (_("Routing (call only)"), {"fields": ("sip_inbound_addresses", "sip_transport", "sip_number_format")}),
         (_("Additional settings"), {"fields": ("additional_settings",)}),
     )
     call_trunk_fieldsets = (
@@ -97,6 +98,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
                 )
             },
         ),
+        (_("Routing"), {"fields": ("sip_inbound_addresses", "sip_transport", "sip_number_format")}),
         (_("Additional settings"), {"fields": ("additional_settings",)}),
         (_("Record"), {"fields": ("uuid", "created_at", "updated_at"), "classes": ("collapse",)}),
     )

@@ -234,6 +234,10 @@ class NumberDetailView(NumberMixin, TemplateView):
                 "timeout": settings.SIP_CHECK_TIMEOUT_SECONDS,
                 "interval": settings.SIP_CHECK_MIN_INTERVAL_SECONDS,
             },
+            edge={
+                "address": settings.SIP_EDGE_PUBLIC_ADDRESS,
+                "transports": "UDP, TCP or TLS" if settings.SIP_EDGE_TLS_CERTIFICATE else "UDP or TCP",
+            },
             **kwargs,
         )
 

@@ -21,10 +21,12 @@ from channels_app.models import (
     ChannelBinding,
     ComplianceStatus,
     Direction,
+    NumberFormat,
     NumberStatus,
     NumberType,
     PhoneNumber,
     Source,
+    Transport,
 )
 from channels_app.sip import HealthStatus
 
@@ -47,6 +49,14 @@ class SipOutputSerializer(serializers.Serializer):
     has_username = serializers.BooleanField()
     has_password = serializers.BooleanField()
     credentials_updated_at = serializers.DateTimeField(allow_null=True)
+    inbound_addresses = serializers.ListField(
+        child=serializers.CharField(),
+        source="sip_inbound_addresses",
+        max_length=20,
+        help_text="The carrier's signalling sources; empty: this trunk accepts no inbound call.",
+    )
+    transport = schema_field(enum(Transport.values), source="effective_transport")
+    number_format = schema_field(enum(NumberFormat.values), source="effective_number_format")
 
 
 class RegisterAnswerSerializer(serializers.Serializer):
