@@ -383,3 +383,35 @@ class NumberFilterForm(forms.Form):
     @property
     def is_filtered(self) -> bool:
         return self.is_bound and self.is_valid() and bool(self.filters())
+
+
+class ExplainForm(forms.Form):
+    """ "Why would this call fail?": the explainer's question about one number (routing.explain)."""
+
+    direction = forms.ChoiceField(
+        label=_("Call"),
+        choices=[
+            ("inbound", _("From a carrier to this number")),
+            ("outbound", _("From the agent, out through the trunk")),
+        ],
+        initial="inbound",
+        widget=forms.RadioSelect,
+    )
+    source_ip = forms.CharField(
+        label=_("Carrier address"),
+        required=False,
+        help_text=_("Inbound: the address the carrier's call comes from, e.g. 203.0.113.10."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "decimal"}),
+    )
+    to = forms.CharField(
+        label=_("Number called"),
+        help_text=_("Inbound: this number as the carrier writes it. Outbound: the number the agent calls."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "tel"}),
+    )
+
+    def question(self, e164: str) -> dict[str, Any]:
+        """Arguments for routing.explain about the number `e164`."""
+        data = self.cleaned_data
+        if data["direction"] == "inbound":
+            return {"direction": "inbound", "to": data["to"], "source_ip": data["source_ip"]}
+        return {"direction": "outbound", "to": data["to"], "from_number": e164}

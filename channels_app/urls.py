@@ -19,6 +19,11 @@ urlpatterns = [
         views.NumberDetailView.as_view(),
         name="number_detail",
     ),
+    path(
+        "<slug:workspace_slug>/numbers/<uuid:phone_number_uuid>/explain/",
+        views.NumberExplainView.as_view(),
+        name="number_explain",
+    ),
     path(f"{_binding}/edit/", views.TrunkUpdateView.as_view(), name="trunk_update"),
     path(f"{_binding}/assign/", views.BindingAssignView.as_view(), name="binding_assign"),
     path(f"{_binding}/delete/", views.BindingDeleteView.as_view(), name="binding_delete"),

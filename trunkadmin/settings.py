@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from pathlib import Path
@@ -341,6 +342,15 @@ SIP_EDGE_TLS_PRIVATE_KEY = env.str("SIP_EDGE_TLS_PRIVATE_KEY", default="")
 # the only sources allowed to place outbound calls through the edge.
 AGENT_SIP_URI = env.str("AGENT_SIP_URI", default="sip:{agent_uuid}@127.0.0.1:5070")
 AGENT_SOURCE_ADDRESSES = env.list("AGENT_SOURCE_ADDRESSES", cast=str.strip, default=["127.0.0.0/8"])
+for _block in AGENT_SOURCE_ADDRESSES:
+    try:
+        ipaddress.ip_network(_block, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"AGENT_SOURCE_ADDRESSES must be IP addresses or CIDR blocks, not {_block!r}."
+        ) from None
+if "{agent_uuid}" not in AGENT_SIP_URI or not AGENT_SIP_URI.startswith(("sip:", "sips:")):
+    raise ImproperlyConfigured("AGENT_SIP_URI must be a sip: URI with {agent_uuid} in it.")
 
 # --- Audit trail ----------------------------------------------------------------------------
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False

@@ -100,6 +100,7 @@ IDEMPOTENT_OPERATIONS = {
     "trunks_check",
     "agents_sms_assign",
     "agents_call_provision",
+    "routing_explain",
 }
 
 _HEADERS = {

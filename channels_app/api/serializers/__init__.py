@@ -10,11 +10,13 @@ from .envelopes import (
     PhoneNumberEnvelope,
     PhoneNumberPageEnvelope,
     ReleaseEnvelope,
+    RoutingDecisionEnvelope,
     SnapshotEnvelope,
 )
 from .requests import (
     PhoneNumberUpdateSerializer,
     PhoneNumberUuidSerializer,
+    RoutingExplainSerializer,
     TrunkAssignSerializer,
     TrunkCheckSerializer,
     TrunkCreateSerializer,
@@ -25,6 +27,7 @@ from .responses import (
     AgentWrapperSerializer,
     EventSerializer,
     PhoneNumberSerializer,
+    RoutingDecisionSerializer,
     SnapshotSerializer,
 )
 from .schema_fields import ANY_SPELLING
@@ -46,6 +49,9 @@ __all__ = [
     "PhoneNumberUpdateSerializer",
     "PhoneNumberUuidSerializer",
     "ReleaseEnvelope",
+    "RoutingDecisionEnvelope",
+    "RoutingDecisionSerializer",
+    "RoutingExplainSerializer",
     "SnapshotEnvelope",
     "SnapshotSerializer",
     "TrunkAssignSerializer",

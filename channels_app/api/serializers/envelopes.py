@@ -14,6 +14,7 @@ from .responses import (
     HealthSerializer,
     PaginationSerializer,
     PhoneNumberSerializer,
+    RoutingDecisionSerializer,
     SnapshotSerializer,
 )
 from .schema_fields import enum, schema_field
@@ -49,6 +50,7 @@ NullableSnapshotEnvelope = envelope(
 AgentEnvelope = envelope("ProvisionedAgent", AgentWrapperSerializer())
 ReleaseEnvelope = envelope("Released", schema_field({"type": "object", "nullable": True, "enum": [None]}))
 HealthEnvelope = envelope("Health", HealthSerializer())
+RoutingDecisionEnvelope = envelope("RoutingDecision", RoutingDecisionSerializer())
 
 
 class ErrorDetailSerializer(serializers.Serializer):

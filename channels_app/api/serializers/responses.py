@@ -28,6 +28,7 @@ from channels_app.models import (
     Source,
     Transport,
 )
+from channels_app.routing.decision import INBOUND_CHECKS, OUTBOUND_CHECKS, REASONS
 from channels_app.sip import HealthStatus
 
 from .schema_fields import E164, UUID, RawValue, enum, schema_field
@@ -307,3 +308,46 @@ class PaginationSerializer(serializers.Serializer):
 class HealthSerializer(serializers.Serializer):
     database = serializers.CharField()
     encryption = serializers.CharField()
+
+
+# --- routing (contract §7) -----------------------------------------------------------------------
+
+
+class RoutingStepSerializer(serializers.Serializer):
+    check = schema_field(enum(sorted(set(INBOUND_CHECKS) | set(OUTBOUND_CHECKS))))
+    passed = serializers.BooleanField()
+    detail = serializers.CharField(help_text="What the check found, in words.")
+
+
+class RoutedBindingSerializer(serializers.Serializer):
+    phone_number_uuid = serializers.UUIDField()
+    number = schema_field(E164)
+    channel = schema_field(enum([Channel.CALL]))
+    agent_uuid = serializers.UUIDField()
+    trunk_name = serializers.CharField()
+
+
+class RoutingTargetSerializer(serializers.Serializer):
+    uri = serializers.CharField(help_text="The Request-URI the edge sends the call to.")
+    headers = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Inbound: the X-Trunkadmin-* headers the agent receives. Outbound: the From the carrier sees.",
+    )
+
+
+class RoutingDecisionSerializer(serializers.Serializer):
+    """A `routing.decision.Decision`: what the edge does with the call, and the checks it made."""
+
+    decision = serializers.SerializerMethodField()
+    sip_status = serializers.IntegerField(
+        allow_null=True, help_text="The edge's own final answer on a reject; null on relay (the callee answers)."
+    )
+    reason_code = schema_field(enum(REASONS, nullable=True), help_text="null on relay.")
+    message = serializers.CharField()
+    binding = RoutedBindingSerializer(allow_null=True)
+    target = RoutingTargetSerializer(allow_null=True)
+    steps = RoutingStepSerializer(many=True)
+
+    @extend_schema_field(enum(["relay", "reject"]))
+    def get_decision(self, decision) -> str:
+        return "relay" if decision.relay else "reject"

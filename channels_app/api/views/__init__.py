@@ -14,6 +14,7 @@ from .numbers import (
     PhoneNumberListView,
     PhoneNumberReleaseView,
 )
+from .routing import RoutingExplainView
 from .trunks import TrunkAssignView, TrunkCheckView, TrunkView
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "PhoneNumberEventsView",
     "PhoneNumberListView",
     "PhoneNumberReleaseView",
+    "RoutingExplainView",
     "TrunkAssignView",
     "TrunkCheckView",
     "TrunkView",
