@@ -10,4 +10,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("app/", include("channels_app.urls")),
     path("api/", include("channels_app.api.urls")),
+    # The SIP edge's calls to the product (docs/routing.md); authenticated by SIP_EDGE_SECRET.
+    path("internal/edge/", include("channels_app.edge.urls")),
 ]
