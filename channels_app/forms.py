@@ -415,3 +415,13 @@ class ExplainForm(forms.Form):
         if data["direction"] == "inbound":
             return {"direction": "inbound", "to": data["to"], "source_ip": data["source_ip"]}
         return {"direction": "outbound", "to": data["to"], "from_number": e164}
+
+
+class TestCallForm(forms.Form):
+    """The number a test call rings (services.trunk_test_call)."""
+
+    to = forms.CharField(
+        label=_("Number to call"),
+        help_text=_("It rings for an instant: the call is cancelled at the first ring, or hung up if answered."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel", "placeholder": "+1 415 555 0142"}),
+    )

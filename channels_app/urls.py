@@ -29,6 +29,7 @@ urlpatterns = [
     path(f"{_binding}/delete/", views.BindingDeleteView.as_view(), name="binding_delete"),
     path(f"{_binding}/bind/", views.PurchasedBindView.as_view(), name="binding_create"),
     path(f"{_binding}/check/", views.TrunkCheckView.as_view(), name="trunk_check"),
+    path(f"{_binding}/test-call/", views.TrunkTestCallView.as_view(), name="trunk_test_call"),
     path("<slug:workspace_slug>/tokens/", views.TokenListView.as_view(), name="token_list"),
     path(
         "<slug:workspace_slug>/tokens/<uuid:token_uuid>/revoke/",

@@ -318,6 +318,10 @@ if not 0 < SIP_CHECK_TIMEOUT_SECONDS <= 10:
     raise ImproperlyConfigured("SIP_CHECK_TIMEOUT_MS must be between 1 and 10000.")
 # One check per trunk in this many seconds, across every worker (settled in the database).
 SIP_CHECK_MIN_INTERVAL_SECONDS = env.int("SIP_CHECK_MIN_INTERVAL_SECONDS", default=30)
+# The test call (docs/routing.md) ends within this time, every gateway tried included.
+SIP_TEST_CALL_TIMEOUT_SECONDS = env.int("SIP_TEST_CALL_TIMEOUT_MS", default=8000) / 1000
+if not 1 <= SIP_TEST_CALL_TIMEOUT_SECONDS <= 20:
+    raise ImproperlyConfigured("SIP_TEST_CALL_TIMEOUT_MS must be between 1000 and 20000.")
 
 # --- Routing and the SIP edge (docs/routing.md) -----------------------------------------------
 # Where Kamailio listens (`manage.py sip_edge`), and the address carriers are told to send to.

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from channels_app import selectors, services
+from channels_app.admin import routing_views
 from channels_app.admin.actions import confirmation_page, confirmed, each_or_none, selection
 from channels_app.admin.base import ChangeListMixin, ServiceAdminMixin, admin_actor, admin_url, missing_object
 from channels_app.admin.display import BindingColumns, bindings_without_secrets, health_details, is_call_trunk
@@ -248,6 +249,11 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
         wrap = self.admin_site.admin_view
         return [
             path("<path:object_id>/check/", wrap(self.check_view), name="channels_app_channelbinding_check"),
+            path(
+                "<path:object_id>/test-call/",
+                wrap(lambda request, object_id: routing_views.test_call_view(self, request, object_id)),
+                name="channels_app_channelbinding_test_call",
+            ),
             *super().get_urls(),
         ]
 

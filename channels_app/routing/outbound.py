@@ -74,7 +74,8 @@ def _gateway(role: str, host: str, binding: ChannelBinding, dest_user: str) -> G
     )
 
 
-def _destination_refusal(destination: spelling.Destination, allowed: list[str]) -> str | None:
+def destination_refusal(destination: spelling.Destination, allowed: list[str]) -> str | None:
+    """Why `destination-allowed` refuses this destination, in words; None when it may be called."""
     raw = destination.raw
     if destination.emergency:
         return f"“{raw}” is an emergency number: emergency calls never leave through a trunk."
@@ -133,7 +134,7 @@ def decide_outbound(
     checks.passed("direction", f"Call trunk {binding.trunk_name} places outbound calls (direction {trunk.direction}).")
     destination = spelling.destination(to, home=binding.number)
     allowed = trunk.phone_number.effective_settings["voice"]["whitelisted_destinations"]
-    refusal = _destination_refusal(destination, allowed)
+    refusal = destination_refusal(destination, allowed)
     if refusal is not None:
         return checks.refuse("destination", "DESTINATION_NOT_ALLOWED", refusal, binding=binding)
     where = f"in {', '.join(allowed)}" if allowed else "every country is allowed"

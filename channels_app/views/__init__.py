@@ -10,7 +10,7 @@ from .numbers import (
     TrunkRegisterView,
     WorkspaceHomeView,
 )
-from .routing import NumberExplainView
+from .routing import NumberExplainView, TrunkTestCallView
 from .tokens import TokenListView, TokenRevokeView
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "TokenRevokeView",
     "TrunkCheckView",
     "TrunkRegisterView",
+    "TrunkTestCallView",
     "TrunkUpdateView",
     "WorkspaceHomeView",
 ]

@@ -12,6 +12,7 @@ from .envelopes import (
     ReleaseEnvelope,
     RoutingDecisionEnvelope,
     SnapshotEnvelope,
+    TestCallEnvelope,
 )
 from .requests import (
     PhoneNumberUpdateSerializer,
@@ -20,6 +21,7 @@ from .requests import (
     TrunkAssignSerializer,
     TrunkCheckSerializer,
     TrunkCreateSerializer,
+    TrunkTestCallSerializer,
     TrunkUpdateSerializer,
 )
 from .responses import (
@@ -29,6 +31,7 @@ from .responses import (
     PhoneNumberSerializer,
     RoutingDecisionSerializer,
     SnapshotSerializer,
+    TestCallSerializer,
 )
 from .schema_fields import ANY_SPELLING
 
@@ -54,8 +57,11 @@ __all__ = [
     "RoutingExplainSerializer",
     "SnapshotEnvelope",
     "SnapshotSerializer",
+    "TestCallEnvelope",
+    "TestCallSerializer",
     "TrunkAssignSerializer",
     "TrunkCheckSerializer",
     "TrunkCreateSerializer",
+    "TrunkTestCallSerializer",
     "TrunkUpdateSerializer",
 ]

@@ -16,6 +16,7 @@ from .responses import (
     PhoneNumberSerializer,
     RoutingDecisionSerializer,
     SnapshotSerializer,
+    TestCallSerializer,
 )
 from .schema_fields import enum, schema_field
 
@@ -51,6 +52,7 @@ AgentEnvelope = envelope("ProvisionedAgent", AgentWrapperSerializer())
 ReleaseEnvelope = envelope("Released", schema_field({"type": "object", "nullable": True, "enum": [None]}))
 HealthEnvelope = envelope("Health", HealthSerializer())
 RoutingDecisionEnvelope = envelope("RoutingDecision", RoutingDecisionSerializer())
+TestCallEnvelope = envelope("TestCall", TestCallSerializer())
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -88,3 +88,24 @@ class RoutingExplainSerializer(serializers.Serializer):
         {**ANY_SPELLING, "description": "Outbound only: the number the call is placed from, in any spelling."},
         required=False,
     )
+
+
+class TrunkTestCallSerializer(serializers.Serializer):
+    phone_number = schema_field(ANY_SPELLING)
+    channel = schema_field(
+        {
+            **enum([Channel.CALL]),
+            "description": "Only call trunks place calls; whatsapp is refused with UNSUPPORTED_CHANNEL.",
+        }
+    )
+    to = schema_field(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "example": "+14155550142",
+            "description": "The number to call: E.164, international digits, or national in the trunk number's "
+            "country. Refused like an outbound call (DESTINATION_NOT_ALLOWED): outside the voice destinations, "
+            "emergency, premium rate, not a valid number.",
+        }
+    )

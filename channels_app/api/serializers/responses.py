@@ -30,6 +30,7 @@ from channels_app.models import (
 )
 from channels_app.routing.decision import INBOUND_CHECKS, OUTBOUND_CHECKS, REASONS
 from channels_app.sip import HealthStatus
+from channels_app.sip.call import OUTCOMES as CALL_OUTCOMES
 
 from .schema_fields import E164, UUID, RawValue, enum, schema_field
 
@@ -351,3 +352,41 @@ class RoutingDecisionSerializer(serializers.Serializer):
     @extend_schema_field(enum(["relay", "reject"]))
     def get_decision(self, decision) -> str:
         return "relay" if decision.relay else "reject"
+
+
+class CallStepSerializer(serializers.Serializer):
+    at_ms = serializers.FloatField(min_value=0, help_text="Milliseconds since the first INVITE.")
+    gateway = schema_field(enum(["gateway", "secondary_gateway"]))
+    direction = schema_field(enum(["sent", "received"]))
+    line = serializers.CharField(help_text="The request line or status line; no header, so no credential.")
+
+
+class CallGatewaySerializer(serializers.Serializer):
+    role = schema_field(enum(["gateway", "secondary_gateway"]))
+    host = serializers.CharField()
+    port = serializers.IntegerField(min_value=1, max_value=65535)
+    address = _nullable_string(help_text="The address the name resolved to; null when it did not resolve.")
+
+
+class TestCallSerializer(serializers.Serializer):
+    """A `services.test_calls.TrunkTestCall`: what a test call did, step by step."""
+
+    phone_number = schema_field(E164, source="binding.phone_number.e164")
+    to = schema_field(E164)
+    outcome = schema_field(
+        {
+            **enum(CALL_OUTCOMES),
+            "description": "answered (ended with BYE), ringing (ended with CANCEL), trying (only 100 Trying before the "
+            "time limit, ended with CANCEL), rejected, auth_failed, unreachable, dns_failed, refused (address policy).",
+        },
+        source="result.outcome",
+    )
+    message = serializers.CharField(source="result.message")
+    gateway = CallGatewaySerializer(source="result.gateway", allow_null=True, help_text="The last gateway tried.")
+    status_line = _nullable_string(source="result.status_line", help_text="The final answer to the INVITE.")
+    challenge_answered = serializers.BooleanField(source="result.challenge_answered")
+    setup_ms = serializers.FloatField(
+        source="result.setup_ms", allow_null=True, help_text="First INVITE to the first answer other than 100 Trying."
+    )
+    ended_with = schema_field(enum(["CANCEL", "BYE"], nullable=True), source="result.ended_with")
+    steps = CallStepSerializer(many=True, source="result.steps")

@@ -15,7 +15,7 @@ from .numbers import (
     PhoneNumberReleaseView,
 )
 from .routing import RoutingExplainView
-from .trunks import TrunkAssignView, TrunkCheckView, TrunkView
+from .trunks import TrunkAssignView, TrunkCheckView, TrunkTestCallView, TrunkView
 
 __all__ = [
     "AgentCallProvisionView",
@@ -31,5 +31,6 @@ __all__ = [
     "RoutingExplainView",
     "TrunkAssignView",
     "TrunkCheckView",
+    "TrunkTestCallView",
     "TrunkView",
 ]
