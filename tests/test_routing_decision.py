@@ -170,3 +170,23 @@ def test_the_index_is_what_the_decision_reads(routing):
     decision = decide_inbound(source=world.STRANGER, ruri_user=world.N_E164)
     assert decision.reason_code == "SOURCE_NOT_ALLOWED", "the index, not the list, decides"
     assert addresses.block_key(world.CARRIER_E164) in set(trunk.address_blocks.values_list("key", flat=True))
+
+
+def test_the_explainer_says_what_to_fix_when_no_trunk_lists_the_source(routing, workspace_a, command_actor):
+    from channels_app import services
+
+    services.trunk_update(
+        workspace=workspace_a,
+        actor=command_actor,
+        phone_number=world.N_E164,
+        channel="call",
+        sip={"inbound_addresses": []},
+    )
+    decision = decide_inbound(source="198.51.100.9", ruri_user=world.N_E164, workspace=workspace_a)
+    assert decision.reason_code == "SOURCE_NOT_ALLOWED"
+    assert decision.message.endswith(
+        "+14155550101 is yours, but its call trunk call_trunk_14155550101 lists no inbound addresses: it accepts no "
+        "inbound call."
+    )
+    edge = decide_inbound(source="198.51.100.9", ruri_user=world.N_E164)
+    assert edge.reason_code == "SOURCE_NOT_ALLOWED" and "yours" not in edge.message

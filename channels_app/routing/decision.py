@@ -120,16 +120,16 @@ class Checks:
         return Decision(self.direction, tuple(self.steps), None, message, binding=binding, target=target)
 
 
-def routed(binding: Any) -> RoutedBinding:
-    """The `RoutedBinding` of a ChannelBinding read with its number, agent and workspace."""
+def routed(trunk: Any) -> RoutedBinding:
+    """The `RoutedBinding` of a call trunk read by `routing.queries`."""
     return RoutedBinding(
-        binding_uuid=str(binding.uuid),
-        phone_number_uuid=str(binding.phone_number.phone_number_uuid),
-        number=binding.phone_number.e164,
-        channel=binding.channel,
-        agent_uuid=str(binding.agent.agent_uuid),
-        agent_name=binding.agent.name,
-        trunk_name=binding.name or "",
-        workspace_id=binding.workspace_id,
-        workspace_slug=binding.workspace.slug,
+        binding_uuid=str(trunk.uuid),
+        phone_number_uuid=str(trunk.phone_number_uuid),
+        number=trunk.e164,
+        channel="call",
+        agent_uuid=str(trunk.agent_uuid),
+        agent_name=trunk.agent_name,
+        trunk_name=trunk.name,
+        workspace_id=trunk.workspace_id,
+        workspace_slug=trunk.workspace_slug,
     )

@@ -8,8 +8,9 @@
 4. its agent is not active: 480 AGENT_UNAVAILABLE;
 5. relay to AGENT_SIP_URI with the X-Trunkadmin-* headers.
 
-Two indexed queries: the index of address blocks by S's candidate keys (`addresses`), then the
-call trunks whose number is one of U's readings and that have a block among those keys. For the
+Indexed queries only (`routing.queries`): the call trunks whose number is one of U's readings and
+that have an address block among S's candidate keys (`addresses`), and, when none does, whether
+any block has one of those keys: one query for a call that goes through, two for a refusal. For the
 explainer (`workspace` given), a U that spells no number of that workspace is NUMBER_NOT_ROUTED
 ("not a number of yours"), whatever another tenant holds; for its own numbers the steps are the
 edge's. Reads only; no network.
@@ -18,12 +19,11 @@ edge's. Reads only; no network.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 
 from channels_app.models import AgentStatus, Channel, ChannelBinding, Direction, PhoneNumber, Workspace
-from channels_app.routing import addresses, spelling
+from channels_app.routing import addresses, queries, spelling
 from channels_app.routing.decision import INBOUND, Checks, Decision, Target, routed
-from channels_app.routing.models import TrunkAddressBlock
 
 AGENT_HEADERS = ("X-Trunkadmin-Agent", "X-Trunkadmin-Number", "X-Trunkadmin-Binding", "X-Trunkadmin-Workspace")
 
@@ -33,44 +33,24 @@ def called_user(ruri_user: str | None, to_user: str | None) -> str:
     return ruri_user if ruri_user else (to_user or "")
 
 
-def _spelling_filter(readings: spelling.Readings) -> Q:
-    return Q(phone_number__number__in=readings.e164) | Q(phone_number__national_number__in=readings.national)
-
-
-def _rank(readings: spelling.Readings, number: PhoneNumber) -> int:
-    """How U reads as this number: E.164 readings first, then national ones, in order."""
+def _rank(readings: spelling.Readings, trunk: queries.Trunk) -> int:
+    """How U reads as this trunk's number: E.164 readings first, then national ones, in order."""
     ordered = [*readings.e164, *readings.national]
     for index, reading in enumerate(ordered):
-        if reading in (number.e164, number.national_number):
+        if reading in (trunk.e164, trunk.national_number):
             return index
     return len(ordered)
 
 
-def _trunks(readings: spelling.Readings, keys: list[str], workspace: Workspace | None) -> list[ChannelBinding]:
+def _trunks(readings: spelling.Readings, keys: list[str], workspace: Workspace | None) -> list[queries.Trunk]:
     """Call trunks whose number U spells and that have a block containing S (by its keys)."""
-    accepting = TrunkAddressBlock.objects.filter(binding=OuterRef("pk"), key__in=keys)
-    trunks = (
-        ChannelBinding.objects.filter(_spelling_filter(readings), channel=Channel.CALL, is_trunk=True)
-        .filter(Exists(accepting))
-        .select_related("phone_number", "agent", "workspace")
-        .only(
-            "uuid",
-            "channel",
-            "name",
-            "direction",
-            "workspace_id",
-            "workspace__slug",
-            "phone_number__phone_number_uuid",
-            "phone_number__number",
-            "phone_number__national_number",
-            "agent__agent_uuid",
-            "agent__name",
-            "agent__status",
-        )
+    found = queries.accepting_trunks(
+        e164=readings.e164,
+        national=readings.national,
+        keys=keys,
+        workspace_id=workspace.pk if workspace is not None else None,
     )
-    if workspace is not None:
-        trunks = trunks.filter(workspace=workspace)
-    return sorted(trunks, key=lambda trunk: (_rank(readings, trunk.phone_number), trunk.pk))
+    return sorted(found, key=lambda trunk: (_rank(readings, trunk), trunk.pk))
 
 
 def target_uri(agent_uuid: str) -> str:
@@ -88,15 +68,17 @@ def decide_inbound(
     if workspace is not None and not _spells_a_number_of(workspace, readings):
         return checks.refuse("number", "NUMBER_NOT_ROUTED", _not_yours(raw_user, readings))
     keys = addresses.candidate_keys(ip) if ip is not None else []
-    if not keys or not TrunkAddressBlock.objects.filter(key__in=keys).exists():
-        return checks.refuse(
-            "source_address",
-            "SOURCE_NOT_ALLOWED",
+    # The trunks first: when one accepts S, S is known (one query for a call that goes through).
+    trunks = _trunks(readings, keys, workspace) if readings and keys else []
+    if not trunks and not queries.source_known(keys):
+        detail = (
             f"{source or 'The source'} is not among the inbound addresses of any trunk: calls from it are refused "
-            "before any number is looked at.",
+            "before any number is looked at."
         )
+        if workspace is not None:  # the explainer, about a number of the workspace: say what to fix
+            detail += " " + _no_trunk(raw_user, readings, ip or source, workspace)
+        return checks.refuse("source_address", "SOURCE_NOT_ALLOWED", detail)
     checks.passed("source_address", f"{ip} is an inbound address of a trunk of this installation.")
-    trunks = _trunks(readings, keys, workspace) if readings else []
     if not trunks:
         detail = _no_trunk(raw_user, readings, ip, workspace)
         return checks.refuse("number", "NUMBER_NOT_ROUTED", detail)
@@ -114,11 +96,12 @@ def decide_inbound(
             binding=binding,
         )
     checks.passed("direction", f"Call trunk {binding.trunk_name} takes inbound calls (direction {trunk.direction}).")
-    if trunk.agent.status != AgentStatus.ACTIVE:
+    if trunk.agent_status != AgentStatus.ACTIVE:
+        status = AgentStatus(trunk.agent_status).label if trunk.agent_status in AgentStatus.values else "unavailable"
         return checks.refuse(
             "agent",
             "AGENT_UNAVAILABLE",
-            f"The agent {binding.agent_name} is {trunk.agent.get_status_display().lower()}: it answers no call.",
+            f"The agent {binding.agent_name} is {str(status).lower()}: it answers no call.",
             binding=binding,
         )
     checks.passed("agent", f"The agent {binding.agent_name} is active.")
@@ -155,12 +138,18 @@ def _not_yours(raw_user: str, readings: spelling.Readings) -> str:
     return f"“{raw_user}” is not a number of yours."
 
 
+def _number_rank(readings: spelling.Readings, number: PhoneNumber) -> int:
+    ordered = [*readings.e164, *readings.national]
+    matches = [index for index, reading in enumerate(ordered) if reading in (number.e164, number.national_number)]
+    return min(matches, default=len(ordered))
+
+
 def _no_trunk(raw_user: str, readings: spelling.Readings, ip, workspace: Workspace | None) -> str:
     """Why no trunk matched, in words; for the explainer, about the workspace's own number."""
     if not readings:
         return f"“{raw_user}” is not a phone number."
     if workspace is not None:
-        numbers = sorted(_own_numbers(workspace, readings), key=lambda number: _rank(readings, number))
+        numbers = sorted(_own_numbers(workspace, readings), key=lambda number: _number_rank(readings, number))
         if numbers:
             number = numbers[0]
             trunk = (

@@ -11,7 +11,7 @@
 6. relay to the gateway (then the secondary gateway), over the trunk's transport, with the From
    and Request-URI users in the trunk's number format.
 
-One indexed query (the trunk of the number). Reads only; no network.
+One indexed query (the trunk of the number, `routing.queries.trunk_of`). Reads only; no network.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import functools
 import ipaddress
 
 from django.conf import settings
-from django.db.models import BooleanField, ExpressionWrapper, Q
 
-from channels_app.models import Channel, ChannelBinding, Direction, Workspace
-from channels_app.routing import addresses, spelling
+from channels_app import channel_settings
+from channels_app.models import Direction, Workspace
+from channels_app.routing import addresses, queries, spelling
 from channels_app.routing.decision import OUTBOUND, Checks, Decision, Gateway, Target, routed
 from channels_app.sip.message import host_for_uri
 
@@ -43,25 +43,9 @@ def from_media_server(source: str) -> bool:
     )
 
 
-def _trunk(e164: str, workspace: Workspace | None) -> ChannelBinding | None:
-    trunks = (
-        ChannelBinding.objects.filter(phone_number__number=e164, channel=Channel.CALL, is_trunk=True)
-        .select_related("phone_number", "agent", "workspace")
-        .defer("sip_username", "sip_password", "additional_settings", "health_details")
-        .annotate(
-            authenticates=ExpressionWrapper(
-                Q(sip_username__isnull=False) & Q(sip_password__isnull=False), output_field=BooleanField()
-            )
-        )
-    )
-    if workspace is not None:
-        trunks = trunks.filter(workspace=workspace)
-    return trunks.first()
-
-
-def _gateway(role: str, host: str, binding: ChannelBinding, dest_user: str) -> Gateway:
-    port = binding.effective_port
-    transport = binding.effective_transport
+def _gateway(role: str, host: str, trunk: queries.Trunk, dest_user: str) -> Gateway:
+    port = trunk.effective_port
+    transport = trunk.effective_transport
     where = f"{host_for_uri(host)}:{port}"
     parameter = "" if transport == "udp" else f";transport={transport}"
     return Gateway(
@@ -109,7 +93,7 @@ def decide_outbound(
         checks.passed("source_address", f"{source} is a media server of the platform.")
     readings = spelling.readings(from_number)
     e164 = readings.e164[0] if readings.e164 and str(from_number or "").strip().startswith("+") else None
-    trunk = _trunk(e164, workspace) if e164 else None
+    trunk = queries.trunk_of(e164, workspace_id=workspace.pk if workspace is not None else None) if e164 else None
     if trunk is None:
         if e164 is None:
             detail = f"“{from_number or ''}” is not a number in E.164 form (+14155550100)."
@@ -133,7 +117,7 @@ def decide_outbound(
         )
     checks.passed("direction", f"Call trunk {binding.trunk_name} places outbound calls (direction {trunk.direction}).")
     destination = spelling.destination(to, home=binding.number)
-    allowed = trunk.phone_number.effective_settings["voice"]["whitelisted_destinations"]
+    allowed = channel_settings.normalised(trunk.channel_settings)["voice"]["whitelisted_destinations"]
     refusal = destination_refusal(destination, allowed)
     if refusal is not None:
         return checks.refuse("destination", "DESTINATION_NOT_ALLOWED", refusal, binding=binding)

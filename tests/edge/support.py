@@ -249,6 +249,7 @@ class ProductHop:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # no access log: bodies hold call data
                 return
@@ -275,13 +276,15 @@ class ProductHop:
                     local.connection = None
                     self.send_error(502)
                     return
-                self.send_response(answer.status)
-                for name, value in answer.getheaders():
-                    if name.lower() not in ("connection", "transfer-encoding", "content-length", "date", "server"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                # One write, without Nagle (see Handler): headers and body apart wait on delayed ACKs.
+                head = [f"HTTP/1.1 {answer.status} {answer.reason}"]
+                head += [
+                    f"{name}: {value}"
+                    for name, value in answer.getheaders()
+                    if name.lower() not in ("connection", "transfer-encoding", "content-length", "date", "server")
+                ]
+                head.append(f"Content-Length: {len(payload)}")
+                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload)
 
         self.server = ThreadingHTTPServer((host, 0), Handler)
         self.server.daemon_threads = True

@@ -103,3 +103,44 @@ def test_sip_edge_refuses_settings_it_cannot_run_with(settings, changes, message
         setattr(settings, name, value)
     with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
         call_command("sip_edge", stdout=StringIO(), stderr=StringIO())
+
+
+def test_sip_edge_runs_kamailio_in_the_foreground_and_stops_it_with_itself(tmp_path):
+    """The command as a supervisor runs it: Kamailio answers, and a SIGTERM to the command stops
+    Kamailio too (no process left behind)."""
+    import signal
+    import sys
+    import time
+
+    from tests.edge.support import free_port, options_answered
+
+    require_kamailio()
+    port = free_port("127.0.0.6")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "trunkadmin.settings_test",
+        "SIP_EDGE_SECRET": SECRET,
+        "TRUNKADMIN_VAR_DIR": str(tmp_path),
+    }
+    command = [sys.executable, "manage.py", "sip_edge", "--listen", f"127.0.0.6:{port}", "--config-dir", str(tmp_path)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(200):
+            if options_answered("127.0.0.6", port) or process.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert options_answered("127.0.0.6", port), process.stderr.read().decode(errors="replace")[-2000:]
+        assert SECRET not in (tmp_path / "kamailio.cfg").read_text()
+        pid = int((tmp_path / "run" / "kamailio.pid").read_text())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("Kamailio outlived the command")
+    assert not options_answered("127.0.0.6", port)
