@@ -379,8 +379,7 @@ def run_calls(workdir: Path, edge: str, numbers: list[str], *, rate: int, durati
             AGENT_HOST,
             "-p",
             str(agent_port),
-            "-nostdin",
-            "-bg",
+            "-nostdin",  # in the foreground: -bg would fork a process that terminate() does not reach
             "-trace_err",
             "-error_file",
             str(workdir / f"agent-{tag}.err"),
