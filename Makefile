@@ -9,11 +9,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/trunkadmin
 
-.PHONY: help install install-dev run serve migrate seed token test lint format check-migrations \
+.PHONY: help install install-dev run serve migrate seed token edge test lint format check-migrations \
         test-sqlite test-postgres bench lock clean
 
 help:
 	@echo "make run    install, migrate, seed the demo workspace, serve on http://$(HOST):$(PORT) and run the delivery worker"
+	@echo "make edge   the SIP edge (Kamailio) in the foreground, beside make run (docs/routing.md)"
 	@echo "make test   lint, migrations check, the suite on SQLite and on PostgreSQL, browser tests"
 	@echo "make bench  benchmarks (figures go to docs/performance.md)"
 	@echo "make lock   regenerate requirements*.lock from requirements*.txt (after editing one)"
@@ -52,6 +53,11 @@ run: seed
 	$(MANAGE) run_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+# The SIP edge in the foreground, asking the product of `make run` (SIP_EDGE_LISTEN, default
+# 127.0.0.1:5060; EDGE_ARGS="--listen 127.0.0.1:5080" elsewhere). Needs Debian's kamailio packages.
+edge: install
+	DEBUG=true $(MANAGE) sip_edge $(EDGE_ARGS)
 
 token: install
 	DEBUG=true $(MANAGE) create_api_token acme --name "make token"

@@ -31,6 +31,9 @@ ERROR_STATUS: dict[str, int] = {
     "UNSUPPORTED_CHANNEL": 422,
     "NUMBER_NOT_CAPABLE": 422,
     "IDEMPOTENCY_KEY_REUSED": 422,
+    # Routing rules (docs/rules.md) that a request can break: a test call's destination or direction.
+    "DESTINATION_NOT_ALLOWED": 422,
+    "DIRECTION_NOT_ALLOWED": 422,
     "RATE_LIMITED": 429,
     "INTERNAL_ERROR": 500,
     "SERVICE_UNAVAILABLE": 503,

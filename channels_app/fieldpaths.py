@@ -66,6 +66,15 @@ FIELDS: tuple[FieldPath, ...] = (
     FieldPath("whatsapp.access_token", "wa_access_token", "wa_access_token", "wa_access_token", _("Access token")),
     FieldPath("whatsapp.app_secret", "wa_app_secret", "wa_app_secret", "wa_app_secret", _("App secret")),
     FieldPath(
+        "sip.inbound_addresses",
+        "sip_inbound_addresses",
+        "sip_inbound_addresses",
+        "sip_inbound_addresses",
+        _("Inbound addresses"),
+    ),
+    FieldPath("sip.transport", "sip_transport", "sip_transport", "sip_transport", _("Transport")),
+    FieldPath("sip.number_format", "sip_number_format", "sip_number_format", "sip_number_format", _("Number format")),
+    FieldPath(
         "additional_settings",
         "additional_settings",
         "additional_settings",

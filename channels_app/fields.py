@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -120,3 +121,44 @@ class EncryptedCredentialField(EncryptedCharField):
         if value is None:
             return None
         return encrypt(str(value))
+
+
+class NationalNumberField(models.CharField):
+    """The national significant number of the row's phone number, derived on every save.
+
+    Like `auto_now`, the value is computed in `pre_save()`, which `save()`, `create()` and
+    `bulk_create()` all call, so every row written through the ORM carries it. The routing look-up
+    reads a carrier's national spelling of a number through it (docs/routing.md). Nullable so that
+    adding the column leaves the table in place on SQLite (a rebuilt table would lose the
+    inventory triggers of migration 0004); every saved row has a value.
+    """
+
+    def __init__(self, *args, source: str = "number", **kwargs) -> None:
+        self.source = source
+        kwargs.setdefault("max_length", 17)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("null", True)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if self.source != "number":
+            kwargs["source"] = self.source
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        value = _national_significant(getattr(model_instance, self.source))
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+def _national_significant(number) -> str | None:
+    if number is None or number == "":
+        return None
+    if not isinstance(number, phonenumbers.PhoneNumber):
+        try:
+            number = phonenumbers.parse(str(number), None)
+        except phonenumbers.NumberParseException:
+            return None
+    return phonenumbers.national_significant_number(number)

@@ -3,13 +3,14 @@
 Format (README, "Bulk registration from CSV"), one trunk per row:
 
     phone_number,channel,agent_uuid,name,direction,sip_gateway,sip_port,sip_username,
-    sip_password,sip_secondary_gateway,additional_settings,wa_phone_number_id,
-    wa_business_account_id,wa_access_token,wa_app_secret
+    sip_password,sip_secondary_gateway,additional_settings,sip_inbound_addresses,sip_transport,
+    sip_number_format,wa_phone_number_id,wa_business_account_id,wa_access_token,wa_app_secret
 
 `phone_number`, `channel` and `agent_uuid` are required columns; the others may be left out of
 the header. Columns may come in any order; an unknown column refuses the whole file (a typo such
 as `sip_pasword` must not be silently ignored). An empty cell means "not given".
-`additional_settings` is a JSON object. Rows where every cell is empty are skipped.
+`additional_settings` is a JSON object; `sip_inbound_addresses` lists addresses or CIDR blocks
+separated by spaces. Rows where every cell is empty are skipped.
 
 Every row gets what `services.trunk_register` answers, the same rules and messages as the API
 and the admin form (through `services.trunk_register_many`, which inserts certain successes in
@@ -37,6 +38,7 @@ from channels_app import fieldpaths, services
 from channels_app.audit import Actor
 from channels_app.errors import DomainError
 from channels_app.models import Workspace
+from channels_app.routing.addresses import split_text
 
 COLUMNS = (
     "phone_number",
@@ -50,6 +52,9 @@ COLUMNS = (
     "sip_password",
     "sip_secondary_gateway",
     "additional_settings",
+    "sip_inbound_addresses",
+    "sip_transport",
+    "sip_number_format",
     "wa_phone_number_id",
     "wa_business_account_id",
     "wa_access_token",
@@ -269,6 +274,8 @@ def _register_kwargs(row: Row) -> dict[str, Any]:
         for column in SIP_COLUMNS
         if cells.get(column)
     }
+    if "inbound_addresses" in sip:
+        sip["inbound_addresses"] = split_text(sip["inbound_addresses"])
     if sip:
         kwargs["sip"] = sip
     whatsapp = {

@@ -19,11 +19,17 @@ urlpatterns = [
         views.NumberDetailView.as_view(),
         name="number_detail",
     ),
+    path(
+        "<slug:workspace_slug>/numbers/<uuid:phone_number_uuid>/explain/",
+        views.NumberExplainView.as_view(),
+        name="number_explain",
+    ),
     path(f"{_binding}/edit/", views.TrunkUpdateView.as_view(), name="trunk_update"),
     path(f"{_binding}/assign/", views.BindingAssignView.as_view(), name="binding_assign"),
     path(f"{_binding}/delete/", views.BindingDeleteView.as_view(), name="binding_delete"),
     path(f"{_binding}/bind/", views.PurchasedBindView.as_view(), name="binding_create"),
     path(f"{_binding}/check/", views.TrunkCheckView.as_view(), name="trunk_check"),
+    path(f"{_binding}/test-call/", views.TrunkTestCallView.as_view(), name="trunk_test_call"),
     path("<slug:workspace_slug>/tokens/", views.TokenListView.as_view(), name="token_list"),
     path(
         "<slug:workspace_slug>/tokens/<uuid:token_uuid>/revoke/",

@@ -13,11 +13,17 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from channels_app.models import Direction
+from channels_app.models import Direction, NumberFormat, Transport
+from channels_app.routing import addresses
 
 MAX_TEXT = 255
 MAX_ADDITIONAL_SETTINGS_BYTES = 16 * 1024
-SIP_KEYS = ("gateway", "secondary_gateway", "port", "username", "password")
+CREDENTIAL_KEYS = ("gateway", "secondary_gateway", "port", "username", "password")
+# Routing of the call (docs/routing.md): plain values, not secrets.
+ROUTING_KEYS = ("inbound_addresses", "transport", "number_format")
+SIP_KEYS = (*CREDENTIAL_KEYS, *ROUTING_KEYS)
+# What "" or null stores for a key (the others: NULL, which reads as the default).
+CLEARED: dict[str, Any] = {"inbound_addresses": []}
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
 Errors = dict[str, list[str]]
@@ -85,21 +91,46 @@ def clean_port(value: Any, errors: Errors) -> str | None:
     return str(value)
 
 
-def clean_sip(value: Any, errors: Errors) -> dict[str, str | None]:
-    """Validate a `sip` object. Returns {model_field: value or None (clear)} for the keys sent."""
+def clean_choice(value: Any, field: str, choices: list[str], errors: Errors) -> str | None:
+    if value not in choices:
+        _add(errors, field, _("Must be one of: %(choices)s.") % {"choices": ", ".join(choices)})
+        return None
+    return value
+
+
+def clean_inbound_addresses(value: Any, errors: Errors) -> list[str] | None:
+    """`inbound-addresses`: at most 20 IP addresses or CIDR blocks, each at most /8 (IPv4) or /32
+    (IPv6) wide, normalised; every refused entry gets its own message."""
+    cleaned, problems = addresses.clean_list(value)
+    for problem in problems:
+        _add(errors, "sip.inbound_addresses", problem)
+    return None if problems else cleaned
+
+
+def clean_sip(value: Any, errors: Errors) -> dict[str, Any]:
+    """Validate a `sip` object. Returns {model_field: value or None (clear)} for the keys sent.
+
+    Clearing `inbound_addresses` stores an empty list (no inbound call accepted); a cleared
+    `transport` or `number_format` reads as its default (udp, e164), as a cleared port reads 5060."""
     if not isinstance(value, dict):
         _add(errors, "sip", _("Must be a JSON object."))
         return {}
-    cleaned: dict[str, str | None] = {}
+    cleaned: dict[str, Any] = {}
     for key, raw in value.items():
         field = f"sip.{key}"
         if key not in SIP_KEYS:
             _add(errors, field, _("Unknown key. Expected one of: %(keys)s.") % {"keys": ", ".join(SIP_KEYS)})
             continue
         if raw is None or raw == "":
-            cleaned[f"sip_{key}"] = None  # "" clears the key
+            cleaned[f"sip_{key}"] = CLEARED.get(key)  # "" clears the key
             continue
-        if key == "port":
+        if key == "inbound_addresses":
+            result = clean_inbound_addresses(raw, errors)
+        elif key == "transport":
+            result = clean_choice(raw, field, Transport.values, errors)
+        elif key == "number_format":
+            result = clean_choice(raw, field, NumberFormat.values, errors)
+        elif key == "port":
             result = clean_port(raw, errors)
         else:
             result = clean_text(raw, field, errors)

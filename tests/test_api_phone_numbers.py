@@ -183,6 +183,9 @@ def test_the_snapshot_by_uuid_describes_every_channel_and_carries_an_etag(api, t
         "secondary_gateway": None,
         "has_username": True,
         "has_password": True,
+        "inbound_addresses": [],
+        "transport": "udp",
+        "number_format": "e164",
     }
     assert data["channels"]["whatsapp"] == {"bound": False, "agent_uuid": None, "agent_name": None, "trunk": None}
     assert data["channels"]["inbound"] == {"enabled": True, "channel_limit": None}

@@ -52,6 +52,8 @@ def test_the_schema_generates_without_warnings_and_lists_every_contract_endpoint
         ("/api/v1/phone-numbers/trunks", "delete"),
         ("/api/v1/phone-numbers/trunks/assign", "put"),
         ("/api/v1/phone-numbers/trunks/check", "post"),
+        ("/api/v1/routing/explain", "post"),
+        ("/api/v1/phone-numbers/trunks/test-call", "post"),
         ("/api/v1/agents", "get"),
         ("/api/v1/agents/{agent_uuid}/channels/sms", "post"),
         ("/api/v1/agents/{agent_uuid}/channels/call/provision", "post"),

@@ -52,6 +52,8 @@ def self_serve_urls(trunk, purchased, token) -> dict[str, str]:
         "binding_delete": f"{trunk_base}/call/delete/",
         "binding_create": f"/app/ws-a/numbers/{purchased.phone_number_uuid}/call/bind/",
         "trunk_check": f"{trunk_base}/call/check/",
+        "trunk_test_call": f"{trunk_base}/call/test-call/",
+        "number_explain": f"{trunk_base}/explain/",
         "token_list": "/app/ws-a/tokens/",
         "token_revoke": f"/app/ws-a/tokens/{token.uuid}/revoke/",
     }

@@ -459,6 +459,9 @@ def test_sip_accepts_hosts_and_ip_literals_and_defaults_the_port_to_5060(agent_a
         "has_username": True,
         "has_password": True,
         "credentials_updated_at": trunk["sip"]["credentials_updated_at"],
+        "inbound_addresses": [],
+        "transport": "udp",
+        "number_format": "e164",
     }
     assert trunk["sip"]["credentials_updated_at"] is not None
     assert register(workspace_a, command_actor, agent_a, channel="whatsapp").sip_port is None
@@ -474,6 +477,9 @@ def test_a_call_trunk_without_sip_still_shows_a_sip_block_with_port_5060(trunk_a
         "has_username": False,
         "has_password": False,
         "credentials_updated_at": None,
+        "inbound_addresses": [],
+        "transport": "udp",
+        "number_format": "e164",
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 from pathlib import Path
@@ -320,6 +321,43 @@ if not 0 < SIP_CHECK_TIMEOUT_SECONDS <= 10:
     raise ImproperlyConfigured("SIP_CHECK_TIMEOUT_MS must be between 1 and 10000.")
 # One check per trunk in this many seconds, across every worker (settled in the database).
 SIP_CHECK_MIN_INTERVAL_SECONDS = env.int("SIP_CHECK_MIN_INTERVAL_SECONDS", default=30)
+# The test call (docs/routing.md) ends within this time, every gateway tried included.
+SIP_TEST_CALL_TIMEOUT_SECONDS = env.int("SIP_TEST_CALL_TIMEOUT_MS", default=8000) / 1000
+if not 1 <= SIP_TEST_CALL_TIMEOUT_SECONDS <= 20:
+    raise ImproperlyConfigured("SIP_TEST_CALL_TIMEOUT_MS must be between 1000 and 20000.")
+
+# --- Routing and the SIP edge (docs/routing.md) -----------------------------------------------
+# Where Kamailio listens (`manage.py sip_edge`), and the address carriers are told to send to.
+SIP_EDGE_LISTEN = env.str("SIP_EDGE_LISTEN", default="127.0.0.1:5060")
+SIP_EDGE_PUBLIC_ADDRESS = env.str("SIP_EDGE_PUBLIC_ADDRESS", default="") or SIP_EDGE_LISTEN
+# How the edge reaches the product, and the secret they share (the internal endpoints refuse
+# every request without it; unset, they refuse every request). With DEBUG and no SIP_EDGE_SECRET,
+# one is derived from SECRET_KEY, so `make run` and `make edge` agree without a setting.
+SIP_EDGE_PRODUCT_URL = env.str("SIP_EDGE_PRODUCT_URL", default="http://127.0.0.1:8000")
+SIP_EDGE_SECRET = env.str("SIP_EDGE_SECRET", default="")
+if DEBUG and not SIP_EDGE_SECRET:
+    SIP_EDGE_SECRET = hmac.new(SECRET_KEY.encode(), b"trunkadmin sip edge", hashlib.sha256).hexdigest()
+# Kamailio processes: SIP receivers, and the workers that wait on the product's decisions.
+SIP_EDGE_CHILDREN = env.int("SIP_EDGE_CHILDREN", default=4)
+SIP_EDGE_DECISION_WORKERS = env.int("SIP_EDGE_DECISION_WORKERS", default=8)
+# A gateway that sends no answer within this time is given up for the secondary one.
+SIP_EDGE_GATEWAY_TIMEOUT_MS = env.int("SIP_EDGE_GATEWAY_TIMEOUT_MS", default=2000)
+# TLS towards carriers: a certificate and key (PEM) turn on a TLS listener on the next port.
+SIP_EDGE_TLS_CERTIFICATE = env.str("SIP_EDGE_TLS_CERTIFICATE", default="")
+SIP_EDGE_TLS_PRIVATE_KEY = env.str("SIP_EDGE_TLS_PRIVATE_KEY", default="")
+# The agents' media servers: where inbound calls are relayed ({agent_uuid} is filled in), and
+# the only sources allowed to place outbound calls through the edge.
+AGENT_SIP_URI = env.str("AGENT_SIP_URI", default="sip:{agent_uuid}@127.0.0.1:5070")
+AGENT_SOURCE_ADDRESSES = env.list("AGENT_SOURCE_ADDRESSES", cast=str.strip, default=["127.0.0.0/8"])
+for _block in AGENT_SOURCE_ADDRESSES:
+    try:
+        ipaddress.ip_network(_block, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"AGENT_SOURCE_ADDRESSES must be IP addresses or CIDR blocks, not {_block!r}."
+        ) from None
+if "{agent_uuid}" not in AGENT_SIP_URI or not AGENT_SIP_URI.startswith(("sip:", "sips:")):
+    raise ImproperlyConfigured("AGENT_SIP_URI must be a sip: URI with {agent_uuid} in it.")
 
 # --- WhatsApp lines (docs/whatsapp.md) --------------------------------------------------------
 # Where the product is reached from outside: the base of each WhatsApp trunk's webhook_url.

@@ -14,4 +14,6 @@ urlpatterns = [
     path("api/", include("channels_app.api.urls")),
     # Each WhatsApp trunk's own webhook (docs/whatsapp.md): Meta calls it, no login, no CSRF.
     path("webhooks/whatsapp/<str:webhook_id>", whatsapp_webhook, name="whatsapp-webhook"),
+    # The SIP edge's calls to the product (docs/routing.md); authenticated by SIP_EDGE_SECRET.
+    path("internal/edge/", include("channels_app.edge.urls")),
 ]

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from channels_app import selectors, services
+from channels_app.admin import routing_views
 from channels_app.admin.actions import confirmation_page, confirmed, each_or_none, selection
 from channels_app.admin.base import ChangeListMixin, ServiceAdminMixin, admin_actor, admin_url, missing_object
 from channels_app.admin.display import BindingColumns, bindings_without_secrets, health_details
@@ -83,6 +84,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
             _("SIP (call only)"),
             {"fields": ("sip_gateway", "sip_port", "sip_secondary_gateway", "sip_username", "sip_password")},
         ),
+        (_("Routing (call only)"), {"fields": ("sip_inbound_addresses", "sip_transport", "sip_number_format")}),
         (
             _("WhatsApp (WhatsApp only)"),
             {"fields": ("wa_phone_number_id", "wa_business_account_id", "wa_access_token", "wa_app_secret")},
@@ -105,6 +107,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
                 )
             },
         ),
+        (_("Routing"), {"fields": ("sip_inbound_addresses", "sip_transport", "sip_number_format")}),
         (_("Additional settings"), {"fields": ("additional_settings",)}),
         (_("Record"), {"fields": ("uuid", "created_at", "updated_at"), "classes": ("collapse",)}),
     )
@@ -296,6 +299,11 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
         wrap = self.admin_site.admin_view
         return [
             path("<path:object_id>/check/", wrap(self.check_view), name="channels_app_channelbinding_check"),
+            path(
+                "<path:object_id>/test-call/",
+                wrap(lambda request, object_id: routing_views.test_call_view(self, request, object_id)),
+                name="channels_app_channelbinding_test_call",
+            ),
             *super().get_urls(),
         ]
 

@@ -17,15 +17,54 @@ from django.utils.translation import gettext_lazy as _
 from channels_app import channel_settings as settings_doc
 from channels_app import selectors, services
 from channels_app.admin.base import PRIMARY_KEY, ServiceForm
-from channels_app.models import Agent, Channel, Direction, TokenScope, Workspace
+from channels_app.models import Agent, Channel, Direction, NumberFormat, TokenScope, Transport, Workspace
+from channels_app.routing.addresses import split_text
 from channels_app.services.whatsapp import WHATSAPP_KEYS
-from channels_app.validators import SIP_KEYS
+from channels_app.validators import CREDENTIAL_KEYS
 
 UNSET = services.UNSET
 TRUNK_CHANNEL_CHOICES = [(Channel.CALL, _("Call")), (Channel.WHATSAPP, _("WhatsApp"))]
 
 PHONE_HELP = _("Any spelling with the country code: +1 (202) 555-0123, 12025550123, +44 20 7183 8750.")
 KEEP_HELP = _("Write-only. Leave blank to keep the stored value.")
+ADDRESSES_HELP = _(
+    "The carrier's signalling sources: IP addresses or CIDR blocks, one per line (at most 20, at most /8 for IPv4, "
+    "/32 for IPv6). Empty: the trunk accepts no inbound call."
+)
+
+
+class RoutingFieldsMixin(forms.Form):
+    """A call trunk's routing (docs/routing.md): plain values, shown back."""
+
+    sip_inbound_addresses = forms.CharField(
+        label=_("Inbound addresses"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "vLargeTextField"}),
+        help_text=ADDRESSES_HELP,
+    )
+    sip_transport = forms.ChoiceField(
+        label=_("Transport"), required=False, choices=[("", _("Default (UDP)")), *Transport.choices]
+    )
+    sip_number_format = forms.ChoiceField(
+        label=_("Number format"),
+        required=False,
+        choices=[("", _("Default (E.164)")), *NumberFormat.choices],
+        help_text=_("How the carrier writes numbers; the edge reads all three."),
+    )
+
+    def routing_sip(self, data: dict[str, Any], keys: set[str] | None = None) -> dict[str, Any]:
+        """The routing keys of `sip` (all given ones, or only `keys`), addresses as a list."""
+        sip: dict[str, Any] = {}
+        for key in ("inbound_addresses", "transport", "number_format"):
+            if keys is not None and f"sip_{key}" not in keys:
+                continue
+            value = data.get(f"sip_{key}") or ""
+            if key == "inbound_addresses":
+                if value or keys is not None:
+                    sip[key] = split_text(value)
+            elif value or keys is not None:
+                sip[key] = value
+        return sip
 
 
 def secret_input(label: str) -> forms.CharField:
@@ -92,7 +131,7 @@ def whatsapp_id_input(label: str) -> forms.CharField:
     return forms.CharField(label=label, required=False, help_text=_("Digits, from Meta's WhatsApp Manager."))
 
 
-class TrunkRegisterForm(ServiceForm):
+class TrunkRegisterForm(RoutingFieldsMixin, ServiceForm):
     """Register an external number on a channel: services.trunk_register, as the API's POST."""
 
     workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
@@ -135,7 +174,8 @@ class TrunkRegisterForm(ServiceForm):
         return None
 
     def perform(self, data: dict[str, Any]):
-        sip = {key: data[f"sip_{key}"] for key in SIP_KEYS if data.get(f"sip_{key}")}
+        sip = {key: data[f"sip_{key}"] for key in CREDENTIAL_KEYS if data.get(f"sip_{key}")}
+        sip.update(self.routing_sip(data))
         whatsapp = {key: data[f"wa_{key}"] for key in WHATSAPP_KEYS if data.get(f"wa_{key}")}
         settings = data.get("additional_settings")
         return services.trunk_register(
@@ -152,7 +192,7 @@ class TrunkRegisterForm(ServiceForm):
         )
 
 
-class TrunkEditForm(ServiceForm):
+class TrunkEditForm(RoutingFieldsMixin, ServiceForm):
     """Edit a trunk: services.trunk_update with only what changed (`update-merges`)."""
 
     name = forms.CharField(required=False, help_text=_("Leave blank to go back to the default name."))
@@ -183,6 +223,9 @@ class TrunkEditForm(ServiceForm):
         "sip_password",
         "clear_sip_username",
         "clear_sip_password",
+        "sip_inbound_addresses",
+        "sip_transport",
+        "sip_number_format",
     )
     WHATSAPP_ONLY = (
         "wa_phone_number_id",
@@ -213,6 +256,9 @@ class TrunkEditForm(ServiceForm):
                     "sip_gateway": binding.sip_gateway or "",
                     "sip_port": binding.sip_port or "",
                     "sip_secondary_gateway": binding.sip_secondary_gateway or "",
+                    "sip_inbound_addresses": "\n".join(binding.sip_inbound_addresses or []),
+                    "sip_transport": binding.sip_transport or "",
+                    "sip_number_format": binding.sip_number_format or "",
                 }
             )
         else:
@@ -247,6 +293,7 @@ class TrunkEditForm(ServiceForm):
                 sip[key] = ""
             elif data.get(f"sip_{key}"):
                 sip[key] = data[f"sip_{key}"]
+        sip.update(self.routing_sip(data, keys=changed))
         if sip:
             kwargs["sip"] = sip
         whatsapp: dict[str, str] = {}

@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from channels_app import selectors, services
-from channels_app.admin import import_views
+from channels_app.admin import import_views, routing_views
 from channels_app.admin.actions import confirmation_page, confirmed, each_or_none, selection
 from channels_app.admin.base import (
     ChangeListMixin,
@@ -282,6 +282,11 @@ class PhoneNumberAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
                 "import/",
                 wrap(import_views.ImportView.as_view(model_admin=self)),
                 name="channels_app_phonenumber_import",
+            ),
+            path(
+                "<path:object_id>/explain/",
+                wrap(lambda request, object_id: routing_views.explain_view(self, request, object_id)),
+                name="channels_app_phonenumber_explain",
             ),
             *super().get_urls(),
         ]

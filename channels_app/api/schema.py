@@ -98,8 +98,10 @@ IDEMPOTENT_OPERATIONS = {
     "trunks_create",
     "trunks_assign",
     "trunks_check",
+    "trunks_test_call",
     "agents_sms_assign",
     "agents_call_provision",
+    "routing_explain",
 }
 
 _HEADERS = {

@@ -13,6 +13,8 @@ urlpatterns = [
     path("v1/phone-numbers/trunks", views.TrunkView.as_view(), name="api-trunks"),
     path("v1/phone-numbers/trunks/assign", views.TrunkAssignView.as_view(), name="api-trunks-assign"),
     path("v1/phone-numbers/trunks/check", views.TrunkCheckView.as_view(), name="api-trunks-check"),
+    path("v1/phone-numbers/trunks/test-call", views.TrunkTestCallView.as_view(), name="api-trunks-test-call"),
+    path("v1/routing/explain", views.RoutingExplainView.as_view(), name="api-routing-explain"),
     path("v1/phone-numbers/channels", views.PhoneNumberChannelsByNumberView.as_view(), name="api-channels-by-number"),
     path("v1/phone-numbers/<str:phone_number_uuid>", views.PhoneNumberDetailView.as_view(), name="api-phone-number"),
     path(

@@ -1,24 +1,35 @@
-"""The models, by area (docs/architecture.md): the inventory, the API tokens, WhatsApp messages
+"""The models, by area (docs/architecture.md): the inventory and its bindings, the API tokens, WhatsApp messages
 and their deliveries, and the short-lived state behind the guarantees that span requests. Every
 rule the database can hold is a named constraint in them; import them from here."""
 
-from .guards import IdempotencyRecord, ProbeSlot, RequestCounter
-from .inventory import (
+from channels_app.routing.models import (
+    DEFAULT_NUMBER_FORMAT,
+    DEFAULT_TRANSPORT,
+    NumberFormat,
+    Transport,
+    TrunkAddressBlock,
+)
+
+from .bindings import (
     DEFAULT_SIP_PORT,
     ENCRYPTED_FIELDS,
     HEALTH_CHOICES,
     HEALTH_FIELDS,
+    ROUTING_FIELDS,
     SECRET_FIELDS,
     SIP_FIELDS,
     TRUNK_CHANNELS,
     WHATSAPP_FIELDS,
     WHATSAPP_SECRET_FIELDS,
-    Agent,
-    AgentStatus,
     Channel,
     ChannelBinding,
-    ComplianceStatus,
     Direction,
+)
+from .guards import IdempotencyRecord, ProbeSlot, RequestCounter
+from .inventory import (
+    Agent,
+    AgentStatus,
+    ComplianceStatus,
     InventoryCount,
     Membership,
     NumberStatus,
@@ -33,10 +44,13 @@ from .messages import MessageDelivery, WhatsappMessage
 from .tokens import ApiToken, TokenScope
 
 __all__ = [
+    "DEFAULT_NUMBER_FORMAT",
     "DEFAULT_SIP_PORT",
+    "DEFAULT_TRANSPORT",
     "ENCRYPTED_FIELDS",
     "HEALTH_CHOICES",
     "HEALTH_FIELDS",
+    "ROUTING_FIELDS",
     "SECRET_FIELDS",
     "SIP_FIELDS",
     "TRUNK_CHANNELS",
@@ -53,6 +67,7 @@ __all__ = [
     "InventoryCount",
     "Membership",
     "MessageDelivery",
+    "NumberFormat",
     "NumberStatus",
     "NumberType",
     "PhoneNumber",
@@ -61,6 +76,8 @@ __all__ = [
     "Role",
     "Source",
     "TokenScope",
+    "Transport",
+    "TrunkAddressBlock",
     "WhatsappMessage",
     "Workspace",
     "default_channel_settings",

@@ -12,6 +12,7 @@ from channels_app.services.checks import trunk_check
 from channels_app.services.delivery import deliveries_retry
 from channels_app.services.numbers import number_add_purchased, number_release, number_update_settings
 from channels_app.services.purchased import call_provision, sms_assign
+from channels_app.services.test_calls import trunk_test_call
 from channels_app.services.tokens import token_create, token_revoke, token_touch
 from channels_app.services.trunks import (
     binding_delete,
@@ -45,6 +46,7 @@ __all__ = [
     "trunk_delete",
     "trunk_register",
     "trunk_register_many",
+    "trunk_test_call",
     "trunk_update",
     "whatsapp_check",
 ]

@@ -21,6 +21,7 @@ from simple_history.utils import bulk_create_with_history
 from channels_app.audit import Actor, acting_user, audit_columns, current_actor
 from channels_app.errors import DomainError
 from channels_app.models import SECRET_FIELDS, Agent, ChannelBinding, PhoneNumber, Workspace
+from channels_app.routing import blocks
 from channels_app.services.base import UNSET, parse_uuid, write_service
 from channels_app.services.trunks import new_external_number, new_trunk, register_input, trunk_register
 
@@ -54,7 +55,8 @@ def _insert_with_history(numbers: list[PhoneNumber], bindings: list[ChannelBindi
         by_secrets[tuple(field for field in SECRET_FIELDS if getattr(binding, field))].append(binding)
     for secrets, group in by_secrets.items():
         columns = audit_columns(action="registered", secrets_changed=list(secrets))
-        bulk_create_with_history(group, ChannelBinding, custom_historical_attrs=columns, **history)
+        created = bulk_create_with_history(group, ChannelBinding, custom_historical_attrs=columns, **history)
+        blocks.store_new(created)
 
 
 def _whatsapp_id(entry: tuple[str, str, dict[str, Any], Any]) -> str | None:

@@ -2,8 +2,8 @@
 
 Rules (docs/rules.md): `one-binding-per-channel`, `one-number-per-agent-and-channel`,
 `external-numbers-stay-external`, `trunk-channels`, `default-trunk-name`, `direction-on-calls`,
-`sip-on-calls`, `update-merges`, `assign-changes-the-agent-only`, `last-trunk-takes-the-number`,
-`any-spelling`, `whatsapp-on-whatsapp`, `whatsapp-id-once`.
+`sip-on-calls`, `inbound-addresses`, `update-merges`, `assign-changes-the-agent-only`,
+`last-trunk-takes-the-number`, `any-spelling`, `whatsapp-on-whatsapp`, `whatsapp-id-once`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from channels_app import numbers
 from channels_app.audit import Actor, mark
 from channels_app.errors import DomainError, ValidationFailed
 from channels_app.models import (
+    ROUTING_FIELDS,
     SECRET_FIELDS,
     Agent,
     Channel,
@@ -29,6 +30,7 @@ from channels_app.models import (
     Source,
     Workspace,
 )
+from channels_app.routing import blocks
 from channels_app.services import rules
 from channels_app.services.base import UNSET, clean_fields, parse_uuid, raise_if, write_service
 from channels_app.services.whatsapp import (
@@ -39,7 +41,9 @@ from channels_app.services.whatsapp import (
 )
 from channels_app.validators import clean_additional_settings, clean_direction, clean_name, clean_sip
 
-SipChanges = dict[str, str | None]  # model field -> new value, None clears
+SipChanges = dict[str, Any]  # model field -> new value, None clears
+# A change to any of these forgets the last trunk check: it described how the gateway was reached.
+CHECKED_FIELDS = ("sip_gateway", "sip_secondary_gateway", "sip_port", "sip_username", "sip_password", "sip_transport")
 
 
 def default_trunk_name(channel: str, e164: str) -> str:
@@ -118,13 +122,14 @@ def register_input(
 def apply_sip(binding: ChannelBinding, changes: SipChanges) -> list[str]:
     """Merge SIP keys into the binding (`update-merges`). Returns the secret fields that changed.
 
-    Any SIP change forgets the last trunk check: it described a configuration that is gone.
+    A change of how the gateway is reached (`CHECKED_FIELDS`) forgets the last trunk check: it
+    described a configuration that is gone. Inbound addresses and the number format do not.
     """
     changed_secrets = []
     changed_any = False
     for field, value in changes.items():
         if getattr(binding, field) != value:
-            changed_any = True
+            changed_any = changed_any or field in CHECKED_FIELDS
             if field in SECRET_FIELDS:
                 changed_secrets.append(field)
             setattr(binding, field, value)
@@ -261,6 +266,7 @@ def trunk_register(
         rules.check_agent_free_on(agent, channel)
         check_whatsapp_id_free(binding)
         raise rules.raced(channel) from None
+    blocks.store_new([binding])
     return binding
 
 
@@ -298,7 +304,7 @@ def trunk_update(
         "wa_phone_number_id",
         "wa_business_account_id",
     )
-    before = {field: getattr(binding, field) for field in tracked}
+    before = {field: getattr(binding, field) for field in (*tracked, *ROUTING_FIELDS)}
     if "name" in fields:
         binding.name = fields["name"] or default_trunk_name(binding.channel, binding.phone_number.e164)
     if "direction" in fields:
@@ -312,14 +318,16 @@ def trunk_update(
         mark(binding, action="updated", secrets_changed=secrets_changed)
         if binding.wa_phone_number_id == before["wa_phone_number_id"]:
             binding.save()
-            return binding
-        check_whatsapp_id_free(binding)
-        try:
-            with transaction.atomic():
-                binding.save()
-        except IntegrityError:
-            check_whatsapp_id_free(binding)  # a concurrent request connected the id first
-            raise rules.raced(binding.channel) from None
+        else:
+            check_whatsapp_id_free(binding)
+            try:
+                with transaction.atomic():
+                    binding.save()
+            except IntegrityError:
+                check_whatsapp_id_free(binding)  # a concurrent request connected the id first
+                raise rules.raced(binding.channel) from None
+        if binding.sip_inbound_addresses != before["sip_inbound_addresses"]:
+            blocks.replace(binding)
     return binding
 
 

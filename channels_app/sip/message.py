@@ -1,4 +1,5 @@
-"""Just enough SIP (RFC 3261) to build OPTIONS and REGISTER requests and read their responses."""
+"""Just enough SIP (RFC 3261) to build requests (OPTIONS, REGISTER; INVITE, ACK, CANCEL and BYE
+for the test call) and read their responses."""
 
 from __future__ import annotations
 
@@ -82,24 +83,31 @@ def build_request(
     from_tag: str,
     to_uri: str,
     extra_headers: list[tuple[str, str]] | None = None,
+    to_tag: str | None = None,
+    body: bytes = b"",
+    content_type: str | None = None,
 ) -> bytes:
-    """A request without a body. `rport` asks the server to answer where the datagram came from."""
+    """A request. `rport` asks the server to answer where the datagram came from. `to_tag` puts
+    the request in a dialog."""
+    to = f"<{to_uri}>" + (f";tag={to_tag}" if to_tag else "")
     lines = [
         f"{method} {uri} SIP/2.0",
         f"Via: SIP/2.0/UDP {hostport(local_host, local_port)};branch={branch};rport",
         "Max-Forwards: 70",
         f"From: <{from_uri}>;tag={from_tag}",
-        f"To: <{to_uri}>",
+        f"To: {to}",
         f"Call-ID: {call_id}",
         f"CSeq: {cseq} {method}",
         f"User-Agent: {USER_AGENT}",
     ]
     lines += [f"{name}: {value}" for name, value in extra_headers or []]
-    lines.append("Content-Length: 0")
+    if content_type:
+        lines.append(f"Content-Type: {content_type}")
+    lines.append(f"Content-Length: {len(body)}")
     for line in lines:
         if "\r" in line or "\n" in line:
             raise ValueError("header values must not contain line breaks")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
 
 
 @dataclass
@@ -137,6 +145,23 @@ class Response:
         if len(parts) != 2 or not parts[0].isdigit():
             return None
         return int(parts[0]), parts[1].upper()
+
+    @property
+    def to_tag(self) -> str | None:
+        to = self.first("to")
+        match = re.search(r";\s*tag=([^;,\s>]+)", to or "", re.IGNORECASE)
+        return match.group(1) if match else None
+
+    @property
+    def contact_uri(self) -> str | None:
+        contact = self.first("contact")
+        match = re.search(r"<([^>]+)>", contact or "")
+        return match.group(1) if match else (contact.split(";")[0].strip() if contact else None)
+
+    @property
+    def record_routes(self) -> list[str]:
+        """Every Record-Route entry, in the order of the message."""
+        return [entry.strip() for value in self.all("record-route") for entry in value.split(",") if entry.strip()]
 
     @property
     def branch(self) -> str | None:

@@ -8,7 +8,8 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.models import ChannelBinding, PhoneNumber
+from channels_app.models import ChannelBinding, NumberFormat, PhoneNumber, Transport
+from channels_app.routing.spelling import spelled
 from channels_app.sip import HealthStatus
 from channels_app.whatsapp.status import WhatsappHealth
 
@@ -59,3 +60,21 @@ def gateway_role(role: str) -> str:
 def pretty_json(value: Any) -> str:
     """A JSON value laid out for reading (additional settings)."""
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
+
+
+@register.filter
+def number_format_label(value: str | None) -> str:
+    """A number format in words ("National (4155550100)")."""
+    return str(NumberFormat(value).label) if value in NumberFormat.values else (value or "")
+
+
+@register.filter
+def transport_label(value: str | None) -> str:
+    return str(Transport(value).label) if value in Transport.values else (value or "")
+
+
+@register.filter
+def on_the_wire(binding: ChannelBinding) -> str:
+    """The trunk's number as the edge writes it to the carrier (its number format)."""
+    e164 = binding.phone_number.e164
+    return spelled(e164, binding.effective_number_format, home=e164)

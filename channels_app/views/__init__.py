@@ -10,6 +10,7 @@ from .numbers import (
     TrunkRegisterView,
     WorkspaceHomeView,
 )
+from .routing import NumberExplainView, TrunkTestCallView
 from .tokens import TokenListView, TokenRevokeView
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "BindingDeleteView",
     "HomeView",
     "NumberDetailView",
+    "NumberExplainView",
     "NumberListView",
     "NumberShortLinkView",
     "PurchasedBindView",
@@ -24,6 +26,7 @@ __all__ = [
     "TokenRevokeView",
     "TrunkCheckView",
     "TrunkRegisterView",
+    "TrunkTestCallView",
     "TrunkUpdateView",
     "WorkspaceHomeView",
 ]

@@ -26,7 +26,7 @@ from channels_app import fieldpaths, selectors, services
 from channels_app.audit import Door
 from channels_app.errors import DomainError, NotFound, ValidationFailed
 from channels_app.fieldpaths import add_domain_error
-from channels_app.forms import NumberFilterForm, TrunkRegisterForm
+from channels_app.forms import ExplainForm, NumberFilterForm, TrunkRegisterForm
 from channels_app.models import Channel
 from channels_app.selectors.whatsapp import trunk_counters
 from channels_app.sip import HealthStatus
@@ -239,6 +239,11 @@ class NumberDetailView(NumberMixin, TemplateView):
             trunk_check={
                 "timeout": settings.SIP_CHECK_TIMEOUT_SECONDS,
                 "interval": settings.SIP_CHECK_MIN_INTERVAL_SECONDS,
+            },
+            explain_form=ExplainForm(initial={"to": self.number.e164}),
+            edge={
+                "address": settings.SIP_EDGE_PUBLIC_ADDRESS,
+                "transports": "UDP, TCP or TLS" if settings.SIP_EDGE_TLS_CERTIFICATE else "UDP or TCP",
             },
             **kwargs,
         )

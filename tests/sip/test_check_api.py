@@ -64,6 +64,9 @@ def test_a_trunk_whose_gateway_accepts_the_credentials_answers_200_with_ok_in_th
         "has_username": True,
         "has_password": True,
         "credentials_updated_at": iso(binding.credentials_updated_at),
+        "inbound_addresses": [],
+        "transport": "udp",
+        "number_format": "e164",
     }
     [gateway] = trunk["health"]["gateways"]
     assert trunk["health"] == {

@@ -10,14 +10,18 @@ from .envelopes import (
     PhoneNumberEnvelope,
     PhoneNumberPageEnvelope,
     ReleaseEnvelope,
+    RoutingDecisionEnvelope,
     SnapshotEnvelope,
+    TestCallEnvelope,
 )
 from .requests import (
     PhoneNumberUpdateSerializer,
     PhoneNumberUuidSerializer,
+    RoutingExplainSerializer,
     TrunkAssignSerializer,
     TrunkCheckSerializer,
     TrunkCreateSerializer,
+    TrunkTestCallSerializer,
     TrunkUpdateSerializer,
 )
 from .responses import (
@@ -25,7 +29,9 @@ from .responses import (
     AgentWrapperSerializer,
     EventSerializer,
     PhoneNumberSerializer,
+    RoutingDecisionSerializer,
     SnapshotSerializer,
+    TestCallSerializer,
 )
 from .schema_fields import ANY_SPELLING
 
@@ -46,10 +52,16 @@ __all__ = [
     "PhoneNumberUpdateSerializer",
     "PhoneNumberUuidSerializer",
     "ReleaseEnvelope",
+    "RoutingDecisionEnvelope",
+    "RoutingDecisionSerializer",
+    "RoutingExplainSerializer",
     "SnapshotEnvelope",
     "SnapshotSerializer",
+    "TestCallEnvelope",
+    "TestCallSerializer",
     "TrunkAssignSerializer",
     "TrunkCheckSerializer",
     "TrunkCreateSerializer",
+    "TrunkTestCallSerializer",
     "TrunkUpdateSerializer",
 ]

@@ -14,7 +14,9 @@ from .responses import (
     HealthSerializer,
     PaginationSerializer,
     PhoneNumberSerializer,
+    RoutingDecisionSerializer,
     SnapshotSerializer,
+    TestCallSerializer,
 )
 from .schema_fields import enum, schema_field
 
@@ -49,6 +51,8 @@ NullableSnapshotEnvelope = envelope(
 AgentEnvelope = envelope("ProvisionedAgent", AgentWrapperSerializer())
 ReleaseEnvelope = envelope("Released", schema_field({"type": "object", "nullable": True, "enum": [None]}))
 HealthEnvelope = envelope("Health", HealthSerializer())
+RoutingDecisionEnvelope = envelope("RoutingDecision", RoutingDecisionSerializer())
+TestCallEnvelope = envelope("TestCall", TestCallSerializer())
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -70,3 +70,47 @@ class PhoneNumberUpdateSerializer(serializers.Serializer):
 
 class PhoneNumberUuidSerializer(serializers.Serializer):
     phone_number_uuid = schema_field(UUID)
+
+
+class RoutingExplainSerializer(serializers.Serializer):
+    direction = schema_field(enum(["inbound", "outbound"]))
+    to = schema_field(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "example": "4155550100",
+            "description": "Inbound: the called user as the carrier writes it in the Request-URI, read exactly as the "
+            "edge reads it (+14155550100, 14155550100 or 4155550100). Outbound: the destination as the agent "
+            "writes it.",
+        }
+    )
+    source_ip = schema_field(
+        {"type": "string", "example": "203.0.113.10", "description": "Inbound only: the carrier's signalling address."},
+        required=False,
+    )
+    from_number = schema_field(
+        {**ANY_SPELLING, "description": "Outbound only: the number the call is placed from, in any spelling."},
+        required=False,
+    )
+
+
+class TrunkTestCallSerializer(serializers.Serializer):
+    phone_number = schema_field(ANY_SPELLING)
+    channel = schema_field(
+        {
+            **enum([Channel.CALL]),
+            "description": "Only call trunks place calls; whatsapp is refused with UNSUPPORTED_CHANNEL.",
+        }
+    )
+    to = schema_field(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "example": "+14155550142",
+            "description": "The number to call: E.164, international digits, or national in the trunk number's "
+            "country. Refused like an outbound call (DESTINATION_NOT_ALLOWED): outside the voice destinations, "
+            "emergency, premium rate, not a valid number.",
+        }
+    )

@@ -21,12 +21,16 @@ from channels_app.models import (
     ChannelBinding,
     ComplianceStatus,
     Direction,
+    NumberFormat,
     NumberStatus,
     NumberType,
     PhoneNumber,
     Source,
+    Transport,
 )
+from channels_app.routing.decision import INBOUND_CHECKS, OUTBOUND_CHECKS, REASONS
 from channels_app.sip import HealthStatus
+from channels_app.sip.call import OUTCOMES as CALL_OUTCOMES
 from channels_app.whatsapp.status import WhatsappHealth
 
 from .schema_fields import E164, UUID, RawValue, enum, schema_field
@@ -48,6 +52,14 @@ class SipOutputSerializer(serializers.Serializer):
     has_username = serializers.BooleanField()
     has_password = serializers.BooleanField()
     credentials_updated_at = serializers.DateTimeField(allow_null=True)
+    inbound_addresses = serializers.ListField(
+        child=serializers.CharField(),
+        source="sip_inbound_addresses",
+        max_length=20,
+        help_text="The carrier's signalling sources; empty: this trunk accepts no inbound call.",
+    )
+    transport = schema_field(enum(Transport.values), source="effective_transport")
+    number_format = schema_field(enum(NumberFormat.values), source="effective_number_format")
 
 
 class RegisterAnswerSerializer(serializers.Serializer):
@@ -346,3 +358,84 @@ class PaginationSerializer(serializers.Serializer):
 class HealthSerializer(serializers.Serializer):
     database = serializers.CharField()
     encryption = serializers.CharField()
+
+
+# --- routing (contract §7) -----------------------------------------------------------------------
+
+
+class RoutingStepSerializer(serializers.Serializer):
+    check = schema_field(enum(sorted(set(INBOUND_CHECKS) | set(OUTBOUND_CHECKS))))
+    passed = serializers.BooleanField()
+    detail = serializers.CharField(help_text="What the check found, in words.")
+
+
+class RoutedBindingSerializer(serializers.Serializer):
+    phone_number_uuid = serializers.UUIDField()
+    number = schema_field(E164)
+    channel = schema_field(enum([Channel.CALL]))
+    agent_uuid = serializers.UUIDField()
+    trunk_name = serializers.CharField()
+
+
+class RoutingTargetSerializer(serializers.Serializer):
+    uri = serializers.CharField(help_text="The Request-URI the edge sends the call to.")
+    headers = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Inbound: the X-Trunkadmin-* headers the agent receives. Outbound: the From the carrier sees.",
+    )
+
+
+class RoutingDecisionSerializer(serializers.Serializer):
+    """A `routing.decision.Decision`: what the edge does with the call, and the checks it made."""
+
+    decision = serializers.SerializerMethodField()
+    sip_status = serializers.IntegerField(
+        allow_null=True, help_text="The edge's own final answer on a reject; null on relay (the callee answers)."
+    )
+    reason_code = schema_field(enum(REASONS, nullable=True), help_text="null on relay.")
+    message = serializers.CharField()
+    binding = RoutedBindingSerializer(allow_null=True)
+    target = RoutingTargetSerializer(allow_null=True)
+    steps = RoutingStepSerializer(many=True)
+
+    @extend_schema_field(enum(["relay", "reject"]))
+    def get_decision(self, decision) -> str:
+        return "relay" if decision.relay else "reject"
+
+
+class CallStepSerializer(serializers.Serializer):
+    at_ms = serializers.FloatField(min_value=0, help_text="Milliseconds since the first INVITE.")
+    gateway = schema_field(enum(["gateway", "secondary_gateway"]))
+    direction = schema_field(enum(["sent", "received"]))
+    line = serializers.CharField(help_text="The request line or status line; no header, so no credential.")
+
+
+class CallGatewaySerializer(serializers.Serializer):
+    role = schema_field(enum(["gateway", "secondary_gateway"]))
+    host = serializers.CharField()
+    port = serializers.IntegerField(min_value=1, max_value=65535)
+    address = _nullable_string(help_text="The address the name resolved to; null when it did not resolve.")
+
+
+class TestCallSerializer(serializers.Serializer):
+    """A `services.test_calls.TrunkTestCall`: what a test call did, step by step."""
+
+    phone_number = schema_field(E164, source="binding.phone_number.e164")
+    to = schema_field(E164)
+    outcome = schema_field(
+        {
+            **enum(CALL_OUTCOMES),
+            "description": "answered (ended with BYE), ringing (ended with CANCEL), trying (only 100 Trying before the "
+            "time limit, ended with CANCEL), rejected, auth_failed, unreachable, dns_failed, refused (address policy).",
+        },
+        source="result.outcome",
+    )
+    message = serializers.CharField(source="result.message")
+    gateway = CallGatewaySerializer(source="result.gateway", allow_null=True, help_text="The last gateway tried.")
+    status_line = _nullable_string(source="result.status_line", help_text="The final answer to the INVITE.")
+    challenge_answered = serializers.BooleanField(source="result.challenge_answered")
+    setup_ms = serializers.FloatField(
+        source="result.setup_ms", allow_null=True, help_text="First INVITE to the first answer other than 100 Trying."
+    )
+    ended_with = schema_field(enum(["CANCEL", "BYE"], nullable=True), source="result.ended_with")
+    steps = CallStepSerializer(many=True, source="result.steps")

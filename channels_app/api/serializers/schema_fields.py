@@ -10,8 +10,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from channels_app import channel_settings as settings_doc
-from channels_app.models import TRUNK_CHANNELS
+from channels_app.models import TRUNK_CHANNELS, NumberFormat, Transport
 from channels_app.numbers import E164_EXAMPLE, E164_PATTERN
+from channels_app.routing.addresses import MAX_ADDRESSES
 from channels_app.services.whatsapp import WHATSAPP_KEYS
 from channels_app.validators import MAX_TEXT, SIP_KEYS
 
@@ -90,16 +91,38 @@ CHANNEL_SETTINGS_PATCH = {
     "additionalProperties": False,
 }
 
+INBOUND_ADDRESSES = {
+    "type": "array",
+    "maxItems": MAX_ADDRESSES,
+    "items": {"type": "string", "example": "203.0.113.0/24"},
+    "example": ["203.0.113.0/24", "2001:db8:10::/48"],
+    "description": "The carrier's signalling sources: IPv4/IPv6 addresses or CIDR blocks, at most 20, at most /8 "
+    "wide for IPv4 and /32 for IPv6. Empty: this trunk accepts no inbound call. Stored normalised.",
+}
+TRANSPORT = {"type": "string", "enum": list(Transport.values), "default": "udp"}
+NUMBER_FORMAT = {
+    "type": "string",
+    "enum": list(NumberFormat.values),
+    "default": "e164",
+    "description": "How the carrier writes numbers on the wire: e164 (+14155550100), e164_no_plus (14155550100), "
+    "national (4155550100 in the number's own country). The edge writes this format; it reads all three.",
+}
+
 SIP_INPUT = {
     "type": "object",
     "description": "SIP settings of a call trunk. Every key is optional; on update only the keys sent change "
-    'and "" clears one. All are stored encrypted; username and password are write-only.',
+    'and "" clears one (inbound_addresses to [], transport and number_format to their default). Gateways, port, '
+    "username and password are stored encrypted; username and password are write-only. inbound_addresses, "
+    "transport and number_format are how calls are routed (docs/routing.md) and are stored plain.",
     "properties": {
         "gateway": HOST,
         "secondary_gateway": HOST,
         "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 5060},
         "username": {"type": "string", "maxLength": MAX_TEXT, "writeOnly": True},
         "password": {"type": "string", "maxLength": MAX_TEXT, "writeOnly": True, "format": "password"},
+        "inbound_addresses": INBOUND_ADDRESSES,
+        "transport": TRANSPORT,
+        "number_format": NUMBER_FORMAT,
     },
     "additionalProperties": False,
 }

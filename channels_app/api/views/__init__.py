@@ -14,7 +14,8 @@ from .numbers import (
     PhoneNumberListView,
     PhoneNumberReleaseView,
 )
-from .trunks import TrunkAssignView, TrunkCheckView, TrunkView
+from .routing import RoutingExplainView
+from .trunks import TrunkAssignView, TrunkCheckView, TrunkTestCallView, TrunkView
 
 __all__ = [
     "AgentCallProvisionView",
@@ -27,7 +28,9 @@ __all__ = [
     "PhoneNumberEventsView",
     "PhoneNumberListView",
     "PhoneNumberReleaseView",
+    "RoutingExplainView",
     "TrunkAssignView",
     "TrunkCheckView",
+    "TrunkTestCallView",
     "TrunkView",
 ]

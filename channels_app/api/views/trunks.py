@@ -156,3 +156,28 @@ class TrunkCheckView(ApiView):
         except NotFound as exc:  # the trunk's number left the inventory just after the check
             raise trunk_not_found() from exc
         return ok("Trunk checked", snapshot, etag=etag_of(snapshot))
+
+
+class TrunkTestCallView(ApiView):
+    @extend_schema(
+        operation_id="trunks_test_call",
+        tags=["Trunks"],
+        summary="Place a test call through a call trunk and end it at once",
+        description="The product's SIP engine sends an INVITE to `to` through the trunk's gateway (the secondary "
+        "gateway when the first is silent, unreachable or answers 5xx), answers a digest challenge with the stored "
+        "credentials, and ends the call at once: CANCEL at the first sign of ringing, BYE if it is answered. Answers "
+        "the exchange step by step (request and status lines only, no credential). Over UDP; the destination rules "
+        "of outbound calls apply (DESTINATION_NOT_ALLOWED, DIRECTION_NOT_ALLOWED), and the trunk check's address "
+        "policy and rate limit (one check or test call per trunk every 30 seconds: 429 RATE_LIMITED).",
+        request=s.TrunkTestCallSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.TestCallEnvelope, **errors(*WITH_BODY, 404)},
+    )
+    def post(self, request):
+        return idempotency.run(self, request, self._call)
+
+    def _call(self) -> Response:
+        data = self.validated(s.TrunkTestCallSerializer)
+        # No transaction: the call waits on the network for seconds and must hold no lock.
+        call = services.trunk_test_call(workspace=self.workspace, actor=self.actor, **data)
+        return ok("Test call placed", s.TestCallSerializer(call).data)

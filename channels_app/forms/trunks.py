@@ -1,4 +1,4 @@
-"""Self-serve forms: they shape input for the services and show the services' errors.
+"""Self-serve forms of trunks: register and edit, with their SIP, routing and WhatsApp fields.
 
 No rule is restated here. A form turns text into the values a service takes (JSON text into an
 object, blank into "not given") and puts a `DomainError` back next to the field it names.
@@ -8,13 +8,14 @@ SIP username and password are write-only: their inputs never render a value back
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.models import Channel, ChannelBinding, Direction, TokenScope
+from channels_app.models import Channel, ChannelBinding, Direction, NumberFormat, Transport
+from channels_app.routing.addresses import split_text
+from channels_app.routing.models import DEFAULT_NUMBER_FORMAT, DEFAULT_TRANSPORT
 from channels_app.services import UNSET
 
 
@@ -43,12 +44,18 @@ def parse_json_text(text: str) -> Any:
         raise forms.ValidationError(_("This JSON is nested too deeply."), code="invalid_json") from exc
 
 
-def _agent_choices(agents) -> list[tuple[str, str]]:
+def agent_choices(agents) -> list[tuple[str, str]]:
     return [(str(agent.agent_uuid), agent.name) for agent in agents]
 
 
 SETTINGS_HELP = _('A JSON object passed to your agent as is, e.g. {"region": "eu"}.')
 GATEWAY_HELP = _("Host name or IP address only: no sip:, no port.")
+INBOUND_ADDRESSES_HELP = _(
+    "The addresses your carrier sends calls from: IP addresses or blocks such as 203.0.113.0/24, one per line "
+    "(at most 20). Leave empty and this trunk accepts no inbound call."
+)
+NUMBER_FORMAT_HELP = _("How your carrier writes numbers. We accept all three from it and write this one to it.")
+ROUTING_DEFAULTS = {"transport": DEFAULT_TRANSPORT, "number_format": DEFAULT_NUMBER_FORMAT}
 
 
 class SipFieldsMixin(forms.Form):
@@ -80,6 +87,38 @@ class SipFieldsMixin(forms.Form):
         widget=WriteOnlyTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     sip_password = forms.CharField(label=_("Password"), required=False, strip=False, widget=_secret_input())
+    sip_transport = forms.ChoiceField(
+        label=_("Transport"), choices=Transport.choices, initial=DEFAULT_TRANSPORT, required=False
+    )
+    sip_inbound_addresses = forms.CharField(
+        label=_("Carrier addresses"),
+        required=False,
+        help_text=INBOUND_ADDRESSES_HELP,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "spellcheck": "false", "class": "mono", "placeholder": "203.0.113.0/24"}
+        ),
+    )
+    sip_number_format = forms.ChoiceField(
+        label=_("Number format"),
+        choices=NumberFormat.choices,
+        initial=DEFAULT_NUMBER_FORMAT,
+        required=False,
+        help_text=NUMBER_FORMAT_HELP,
+    )
+
+    def routing_changes(self, current: dict[str, Any]) -> dict[str, Any]:
+        """The routing keys of `sip` whose typed value differs from `current` (the stored values,
+        or the defaults on a new trunk); inbound addresses as a list, split at spaces and lines."""
+        data = self.cleaned_data
+        changes: dict[str, Any] = {}
+        typed = split_text(data["sip_inbound_addresses"])
+        if typed != current.get("inbound_addresses", []):
+            changes["inbound_addresses"] = typed
+        for key in ("transport", "number_format"):
+            value = data[f"sip_{key}"] or ROUTING_DEFAULTS[key]
+            if value != current.get(key, ROUTING_DEFAULTS[key]):
+                changes[key] = value
+        return changes
 
 
 WHATSAPP_ID_ATTRS = {"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"}
@@ -161,7 +200,7 @@ class TrunkRegisterForm(WhatsappFieldsMixin, SipFieldsMixin):
 
     def __init__(self, *args: Any, agents, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].choices = [("", _("Choose an agent…")), *_agent_choices(agents)]
+        self.fields["agent"].choices = [("", _("Choose an agent…")), *agent_choices(agents)]
 
     def clean_additional_settings(self) -> Any:
         text = self.cleaned_data["additional_settings"].strip()
@@ -184,6 +223,8 @@ class TrunkRegisterForm(WhatsappFieldsMixin, SipFieldsMixin):
             for key in ("gateway", "port", "secondary_gateway", "username", "password")
             if data[f"sip_{key}"] != ""
         }
+        # Transport and number format only when they are not the defaults their menus start on.
+        sip.update(self.routing_changes({}))
         # Sent for WhatsApp too, so the service can say SIP belongs to calls (never dropped silently).
         kwargs["sip"] = sip or UNSET
         whatsapp = {key: data[f"wa_{key}"] for key in self.WHATSAPP_KEYS if data[f"wa_{key}"] != ""}
@@ -225,6 +266,9 @@ class TrunkUpdateForm(WhatsappFieldsMixin, SipFieldsMixin):
             "sip_secondary_gateway": binding.sip_secondary_gateway or "",
             "wa_phone_number_id": binding.wa_phone_number_id or "",
             "wa_business_account_id": binding.wa_business_account_id or "",
+            "sip_inbound_addresses": "\n".join(binding.sip_inbound_addresses or []),
+            "sip_transport": binding.effective_transport,
+            "sip_number_format": binding.effective_number_format,
             "additional_settings": json.dumps(current_settings, indent=2, ensure_ascii=False)
             if current_settings
             else "",
@@ -310,103 +354,15 @@ class TrunkUpdateForm(WhatsappFieldsMixin, SipFieldsMixin):
                 sip[key] = ""
             elif data[f"sip_{key}"] != "":
                 sip[key] = data[f"sip_{key}"]
+        binding = self.binding
+        sip.update(
+            self.routing_changes(
+                {
+                    "inbound_addresses": binding.sip_inbound_addresses or [],
+                    "transport": binding.effective_transport,
+                    "number_format": binding.effective_number_format,
+                }
+            )
+        )
         kwargs["sip"] = sip or UNSET
         return kwargs
-
-
-class AgentChoiceForm(forms.Form):
-    """Choose the agent of a binding: reassign (PUT /phone-numbers/trunks/assign) or bind a
-    purchased number (call provision, SMS assign)."""
-
-    agent = forms.ChoiceField(label=_("Agent"))
-
-    def __init__(self, *args: Any, agents, choose_prompt: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        prompt = [("", _("Choose an agent…"))] if choose_prompt else []
-        self.fields["agent"].choices = [*prompt, *_agent_choices(agents)]
-
-
-class ConfirmForm(forms.Form):
-    """A confirmation page's form: nothing but the CSRF token and the button."""
-
-
-EXPIRY_CHOICES = [
-    ("30", _("In 30 days")),
-    ("90", _("In 90 days")),
-    ("365", _("In 1 year")),
-    ("never", _("Never")),
-]
-
-
-def form_nonce() -> str:
-    """A one-time value for a form that must not act twice when it is posted again (a reload)."""
-    return secrets.token_urlsafe(32)
-
-
-class TokenCreateForm(forms.Form):
-    """Create an API token. Length and scope rules live on the model and the service.
-
-    `nonce` is new each time the form is shown: the service creates one token per nonce, so
-    reloading the page that answered the post creates nothing (services.token_create).
-    """
-
-    name = forms.CharField(
-        label=_("Name"),
-        help_text=_("What uses it, e.g. “CRM sync”."),
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
-    scope = forms.ChoiceField(
-        label=_("Access"),
-        choices=[
-            (TokenScope.READ_WRITE, _("Read and write")),
-            (TokenScope.READ, _("Read only")),
-        ],
-        initial=TokenScope.READ_WRITE,
-        widget=forms.RadioSelect,
-    )
-    expires_in = forms.ChoiceField(label=_("Expires"), choices=EXPIRY_CHOICES, initial="90")
-    nonce = forms.RegexField(regex=r"^[A-Za-z0-9_-]{43}$", widget=forms.HiddenInput, initial=form_nonce)
-
-    def expiry_days(self) -> int | None:
-        value = self.cleaned_data["expires_in"]
-        return None if value == "never" else int(value)
-
-
-class NumberFilterForm(forms.Form):
-    """Filters of the numbers page (the same ones as GET /phone-numbers)."""
-
-    search = forms.CharField(
-        label=_("Search"),
-        required=False,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Number, in any format"), "inputmode": "tel"}),
-    )
-    source = forms.ChoiceField(
-        label=_("Source"),
-        required=False,
-        choices=[("", _("All sources")), ("purchased", _("Purchased")), ("external", _("External"))],
-    )
-    channel = forms.ChoiceField(
-        label=_("Channel"),
-        required=False,
-        choices=[("", _("Any channel")), *Channel.choices],
-    )
-    agent = forms.ChoiceField(label=_("Agent"), required=False)
-
-    def __init__(self, *args: Any, agents, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["agent"].choices = [("", _("Any agent")), *_agent_choices(agents)]
-
-    def filters(self) -> dict[str, str]:
-        """Keyword arguments for selectors.number_list (only the filters given)."""
-        data = self.cleaned_data
-        given = {
-            "search": data["search"].strip(),
-            "source": data["source"],
-            "channel": data["channel"],
-            "agent_uuid": data["agent"],
-        }
-        return {key: value for key, value in given.items() if value}
-
-    @property
-    def is_filtered(self) -> bool:
-        return self.is_bound and self.is_valid() and bool(self.filters())
