@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_app.audit import Actor, Door
 from channels_app.errors import DomainError
-from channels_app.fieldpaths import add_domain_error
+from channels_app.fieldpaths import add_domain_error, add_dry_run_errors
 
 DEFAULT_COUNT_CAP = 10_000
 # A primary key as the changelist's checkboxes send it: ASCII digits that fit a 64-bit integer.
@@ -64,7 +64,9 @@ class ServiceForm(forms.ModelForm):
 
     The service runs in `clean()`, once the fields are valid, in a savepoint: a refusal rolls it
     back and lands on the form next to its field, so the admin re-renders the form with the
-    contract's message and nothing written. On success `result` holds what the service returned
+    contract's message and nothing written. When a field is refused already, the service still
+    runs on the rest as a dry run, so every mistake shows after one submit (`perform` reads
+    refused fields as not given). On success `result` holds what the service returned
     and `save()` hands it to the admin.
     No model field is bound or validated by the form (ServiceAdminMixin gives it `fields=[]` and
     excludes every model field): every input is declared, so stored values, the SIP secrets above
@@ -88,9 +90,14 @@ class ServiceForm(forms.ModelForm):
     def perform(self, data: dict[str, Any]) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # Inputs without which the service cannot be asked at all (a dry run needs its workspace).
+    needed: tuple[str, ...] = ()
+
     def clean(self) -> dict[str, Any]:
         cleaned_data = super().clean()
-        if self.errors:  # a field is refused already: fix that first
+        if self.errors:  # a field is refused already: the service says what else is wrong
+            if all(name in cleaned_data for name in self.needed):
+                add_dry_run_errors(self, lambda: self.perform(cleaned_data))
             return cleaned_data
         try:
             with transaction.atomic():

@@ -14,6 +14,7 @@ import time
 import uuid
 import zlib
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
@@ -21,16 +22,36 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 
 from channels_app import fields, imports
 from channels_app.admin.base import admin_actor
-from channels_app.admin.forms import CsvImportForm
 from channels_app.models import Agent, Workspace
 
 MAX_ADMIN_ROWS = 5_000  # a request must end well within the web server timeout; bigger files: import_trunks
 PAYLOAD_MAX_AGE_SECONDS = 3600
+
+
+class CsvImportForm(forms.Form):
+    """Upload a CSV of trunks (the import_trunks columns) for one workspace."""
+
+    MAX_BYTES = 5 * 1024 * 1024
+
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8 CSV with the header of the README's 'Bulk registration from CSV' section. At most 5 MB."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 5 MB; use the import_trunks command."))
+        return upload
 
 
 class PayloadError(ValueError):

@@ -8,21 +8,21 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.models import Channel
+from channels_app.models import Channel, Workspace
 
+from .agents import AgentSearchField, AgentSearchMixin
 from .trunks import agent_choices
 
 
-class AgentChoiceForm(forms.Form):
+class AgentChoiceForm(AgentSearchMixin):
     """Choose the agent of a binding: reassign (PUT /phone-numbers/trunks/assign) or bind a
-    purchased number (call provision, SMS assign)."""
+    purchased number (call provision, SMS assign). `clean_agent` gives the Agent."""
 
-    agent = forms.ChoiceField(label=_("Agent"))
+    agent = AgentSearchField()
 
-    def __init__(self, *args: Any, agents, choose_prompt: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, workspace: Workspace, channel: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        prompt = [("", _("Choose an agent…"))] if choose_prompt else []
-        self.fields["agent"].choices = [*prompt, *agent_choices(agents)]
+        self.setup_agent_search(workspace=workspace, channel=channel)
 
 
 class ConfirmForm(forms.Form):

@@ -37,7 +37,7 @@ def number_get(
     PHONE_NUMBER_NOT_FOUND when it is not this workspace's.
     """
     if phone_number_uuid is None:
-        key, value = "number", numbers.parse_field(number, field="number")
+        key, value = "number", numbers.parse_field(number, field="number", region=workspace.default_region)
     else:
         key, value = "phone_number_uuid", _uuid(phone_number_uuid)
     found = number_with_bindings(workspace_id=workspace.pk, key=key, value=value, lock=lock)
