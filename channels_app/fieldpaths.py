@@ -90,6 +90,7 @@ FIELDS: tuple[FieldPath, ...] = (
     FieldPath("type", "type", None, "type", _("Type")),
     FieldPath("scope", "scope", None, "scope", _("Access")),
     FieldPath("expires_at", "expires_at", None, "expires_at", _("Expires")),
+    FieldPath("default_region", "default_region", None, "default_region", _("Default country")),
 )
 
 BY_PATH = {field.path: field for field in FIELDS}

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from channels_app import numbers
 from channels_app.models import Channel, Workspace
 
 from .agents import AgentSearchField, AgentSearchMixin
@@ -109,3 +110,24 @@ class TestCallForm(forms.Form):
         help_text=_("It rings for an instant: the call is cancelled at the first ring, or hung up if answered."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel", "placeholder": "+1 415 555 0142"}),
     )
+
+
+class WorkspaceSettingsForm(forms.Form):
+    """A workspace's settings page (services.workspace_update_settings)."""
+
+    default_region = forms.ChoiceField(
+        label=_("Default country"),
+        required=False,
+        help_text=_(
+            "Numbers typed without + and a country code, e.g. (202) 555-0143, are read as numbers of "
+            "this country, on these pages, in the API and in CSV files. Without one, every number "
+            "needs its country code."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["default_region"].choices = [
+            ("", _("None: every number needs its country code")),
+            *numbers.region_choices(),
+        ]

@@ -225,10 +225,12 @@ def trunk_register(
     """Register an external number's trunk on one channel.
 
     Creates the external number with its first trunk, with country, type and location derived.
-    Every mistake at once (`all-at-once`): the input and the agent together, then the number's
-    and the agent's conflicts together, in the order of the rules.
+    Every mistake at once (`all-at-once`): the input, the agent, and the number's and the
+    agent's conflicts (with what could be read of the input), in the order of the rules.
     """
     problems: list[DomainError] = []
+    e164 = agent = None
+    agent_serving = False
     try:
         channel, e164, fields, sip_changes = register_input(
             phone_number=phone_number,
@@ -242,7 +244,13 @@ def trunk_register(
         )
     except DomainError as exc:
         problems.append(exc)
-        channel = None
+        # What could be read is still checked against the rules below.
+        try:
+            channel = rules.trunk_channel(channel)
+            e164 = numbers.parse_field(phone_number, region=workspace.default_region)
+        except DomainError:
+            pass
+        channel = channel if channel in (Channel.CALL, Channel.WHATSAPP) else None
     try:
         if channel is None:
             rules.agent_of(workspace, agent_uuid)
@@ -250,8 +258,7 @@ def trunk_register(
             agent, agent_serving = rules.agent_serving(workspace, agent_uuid, channel)
     except DomainError as exc:
         problems.append(exc)
-    raise_all(problems)
-    number = rules.locked_number(number=e164)
+    number = rules.locked_number(number=e164) if e164 is not None and channel is not None else None
     try:
         rules.check_number_registrable(workspace, number)
         if number is not None:
