@@ -17,7 +17,7 @@ import zlib
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -30,6 +30,9 @@ from channels_app import fields, imports
 from channels_app.admin.base import admin_actor
 from channels_app.models import Agent, Workspace
 
+# The preview's table shows these in their own columns; every other cell goes in "Details".
+SHOWN_COLUMNS = ("phone_number", "channel", "agent_uuid", "agent_name")
+DETAIL_COLUMNS = tuple(column for column in imports.COLUMNS if column not in SHOWN_COLUMNS)
 MAX_ADMIN_ROWS = 5_000  # a request must end well within the web server timeout; bigger files: import_trunks
 PAYLOAD_MAX_AGE_SECONDS = 3600
 
@@ -159,14 +162,26 @@ class ImportView(View):
 
     @staticmethod
     def _rows(report: imports.ImportReport, workspace: Workspace) -> list[dict]:
-        """Rows for the page: cells as shown (secrets only as "set"), agent names looked up once."""
+        """Rows for the page, narrow enough for it: number, channel and agent (its name looked up,
+        all rows' in one query), the other cells given as "column: value" (secrets only as "set")."""
         agent_keys = [_uuid_or_none(row.cells.get("agent_uuid", "")) for row in report.rows]
         agents = Agent.objects.filter(workspace=workspace, agent_uuid__in={key for key in agent_keys if key})
         names = dict(agents.values_list("agent_uuid", "name"))
         return [
-            {"row": row, "cells": [row.cell(column) for column in imports.COLUMNS], "agent_name": names.get(key)}
+            {
+                "row": row,
+                "agent_name": names.get(key),
+                "details": [(column, row.cell(column)) for column in DETAIL_COLUMNS if row.cell(column)],
+            }
             for row, key in zip(report.rows, agent_keys, strict=True)
         ]
+
+
+def template_csv(request):
+    """The CSV template: the header of every column and one example row (docs/admin.md)."""
+    response = HttpResponse(imports.template_text(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="trunks-template.csv"'
+    return response
 
 
 def _uuid_or_none(text: str) -> uuid.UUID | None:
