@@ -112,7 +112,8 @@ def note_dropped_secrets(form, data, names) -> None:
     """A secret typed into a form shown again is not in the page any more: say so next to it."""
     for name in names:
         if name in form.fields and data.get(form.add_prefix(name)):
-            form.fields[name].help_text = gettext_lazy("Not kept, for your safety: type it again before you save.")
+            note = gettext_lazy("Not kept, for your safety: type it again before you save.")
+            form.fields[name].help_text = form[name].help_text = note  # the bound field keeps its own copy
             form.fields[name].widget.attrs["data-secret-dropped"] = ""
 
 
