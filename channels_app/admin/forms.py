@@ -25,7 +25,10 @@ from channels_app.validators import CREDENTIAL_KEYS
 UNSET = services.UNSET
 TRUNK_CHANNEL_CHOICES = [(Channel.CALL, _("Call")), (Channel.WHATSAPP, _("WhatsApp"))]
 
-PHONE_HELP = _("Any spelling with the country code: +1 (202) 555-0123, 12025550123, +44 20 7183 8750.")
+PHONE_HELP = _(
+    "Any spelling with the country code: +1 (202) 555-0123, 12025550123, +44 20 7183 8750. Without +, "
+    "a workspace with a default country reads it as a number of that country."
+)
 KEEP_HELP = _("Write-only. Leave blank to keep the stored value.")
 ADDRESSES_HELP = _(
     "The carrier's signalling sources: IP addresses or CIDR blocks, one per line (at most 20, at most /8 for IPv4, "
