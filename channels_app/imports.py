@@ -71,30 +71,6 @@ SECRET_COLUMNS = ("sip_username", "sip_password", "wa_access_token", "wa_app_sec
 Progress = Callable[[int, int], None]  # (rows checked, total)
 
 
-# The downloadable template's example row (docs/admin.md): a call trunk, its agent by name.
-TEMPLATE_EXAMPLE = {
-    "phone_number": "+1 202 555 0143",
-    "channel": "call",
-    "agent_name": "Reception",
-    "direction": "both",
-    "sip_gateway": "sip.example.com",
-    "sip_port": "5060",
-    "sip_username": "trunk-user",
-    "sip_password": "change-me",
-    "additional_settings": '{"region": "us"}',
-    "sip_inbound_addresses": "203.0.113.0/24",
-}
-
-
-def template_text() -> str:
-    """A CSV file with every column and the example row, as the import reads it."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerow([TEMPLATE_EXAMPLE.get(column, "") for column in COLUMNS])
-    return buffer.getvalue()
-
-
 class CsvFormatError(ValueError):
     """The file as a whole cannot be read: nothing of it is imported."""
 
