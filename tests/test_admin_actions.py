@@ -110,7 +110,10 @@ def test_reassign_to_an_agent_already_serving_the_channel_is_refused_on_the_agen
     )
     assert response.status_code == 200
     assert form_errors(response) == {
-        "agent": ["A agent 2 already answers call on +1 202-555-0101. An agent serves at most one number per channel: unbind it there or choose another agent."]
+        "agent": [
+            "A agent 2 already answers call on +1 202-555-0101. "
+            "An agent serves at most one number per channel: unbind it there or choose another agent."
+        ]
     }
     trunk_a.refresh_from_db()
     assert trunk_a.agent == agents_a[0]

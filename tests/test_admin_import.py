@@ -118,7 +118,9 @@ def test_another_staff_member_cannot_commit_someone_elses_preview(client, staff_
 def test_a_file_with_a_bad_header_is_refused_on_the_file_field(staff_client, workspace_a):
     response = upload(staff_client, workspace_a, "number,channel\n+12025550141,call\n")
     (message,) = response.context["form"].errors["file"]
-    assert message.startswith("Missing column(s): phone_number, agent_uuid or agent_name. Unknown column(s): number. Expected: ")
+    assert message.startswith(
+        "Missing column(s): phone_number, agent_uuid or agent_name. Unknown column(s): number. Expected: "
+    )
 
 
 def test_a_file_with_no_rows_is_refused(staff_client, workspace_a):

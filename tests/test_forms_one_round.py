@@ -235,3 +235,22 @@ def test_reassign_and_bind_use_the_agent_search(logged_in, trunk_a, purchased_a,
     html = html_lib.unescape(response.content.decode())
     assert "A agent 3 already answers call on +1 234-567-8901." in html
     assert f'href="/app/ws-a/numbers/{trunk_a.phone_number.phone_number_uuid}/"' in html
+
+
+def test_the_admin_says_a_typed_password_was_not_kept(staff_client, workspace_a, agent_a):
+    from tests.admin_support import REGISTER_URL
+
+    response = staff_client.post(
+        REGISTER_URL,
+        {
+            "workspace": workspace_a.pk,
+            "phone_number": "+1 202 555 0144",
+            "channel": "call",
+            "agent": agent_a.pk,
+            "sip_port": "99999",
+            "sip_password": MARKER_PASSWORD,
+        },
+    )
+    html = response.content.decode()
+    assert MARKER_PASSWORD not in html
+    assert "Not kept, for your safety: type it again before you save." in html

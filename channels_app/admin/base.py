@@ -98,13 +98,22 @@ class ServiceForm(forms.ModelForm):
         if self.errors:  # a field is refused already: the service says what else is wrong
             if all(name in cleaned_data for name in self.needed):
                 add_dry_run_errors(self, lambda: self.perform(cleaned_data))
-            return cleaned_data
-        try:
-            with transaction.atomic():
-                self.result = self.perform(cleaned_data)
-        except DomainError as exc:
-            add_domain_error(self, exc)
+        else:
+            try:
+                with transaction.atomic():
+                    self.result = self.perform(cleaned_data)
+            except DomainError as exc:
+                add_domain_error(self, exc)
+        if self.errors:
+            self.note_dropped_secrets()
         return cleaned_data
+
+    def note_dropped_secrets(self) -> None:
+        """A secret typed into a refused form is not rendered back: its field says so."""
+        for name, field in self.fields.items():
+            if isinstance(field.widget, forms.PasswordInput) and self.data.get(self.add_prefix(name)):
+                note = _("Not kept, for your safety: type it again before you save.")
+                field.help_text = self[name].help_text = note  # the bound field keeps its own copy
 
     def save(self, commit: bool = True) -> Any:
         return self.result
