@@ -67,7 +67,9 @@ class BindingInline(BindingColumns, ReadOnlyInline):
         css = {"all": ("channels_app/admin/admin.css",)}
 
     def get_queryset(self, request):
-        return bindings_without_secrets(super().get_queryset(request)).order_by("channel")
+        # The number rides along: each row's title is its number and channel.
+        bindings = bindings_without_secrets(super().get_queryset(request))
+        return bindings.select_related("phone_number").order_by("channel")
 
     def get_fields(self, request, obj=None):
         # Inlines are instantiated per request: which buttons are offered belongs to this one.
@@ -271,7 +273,8 @@ class PhoneNumberAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
             return missing_object(self, request, object_id)
         if not self.has_view_or_change_permission(request, number):
             raise PermissionDenied
-        return render_trail(self, request, number, selectors.number_events(number=number), subject=number.e164)
+        events = selectors.number_events(number=number)
+        return render_trail(self, request, number, events, subject=number.number.as_international)
 
     # --- release and import ----------------------------------------------------------------------
 
