@@ -78,7 +78,7 @@ def test_the_list_shows_each_numbers_state_per_channel(logged_in, trunk_a, purch
     html = logged_in.get("/app/ws-a/numbers/").content.decode()
     assert "+1 234-567-8901" in html and "+1 202-555-0101" in html
     assert "call_trunk_12345678901 · both" in html
-    assert "Credentials set" in html
+    assert 'data-health-light="none"' in html and "Not checked yet" in html
     assert "A agent 1" in html and "A agent 2" in html
     assert "External" in html and "Purchased" in html
     assert MARKER_PASSWORD not in html and MARKER_USERNAME not in html

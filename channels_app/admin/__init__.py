@@ -19,3 +19,5 @@ from channels_app.admin import (  # noqa: F401 - registers
 admin.site.site_header = _("trunkadmin staff admin")
 admin.site.site_title = _("trunkadmin")
 admin.site.index_title = _("Numbers, trunks and workspaces")
+# The changelists need the width: the index and the breadcrumbs lead everywhere the sidebar did.
+admin.site.enable_nav_sidebar = False
