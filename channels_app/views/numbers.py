@@ -38,12 +38,16 @@ DOOR_LABELS = dict(Door.choices)
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
-    """/app/: straight to the only workspace, or a chooser for members of several."""
+    """/app/: straight to the only workspace, or a chooser for members of several; staff who are
+    members of none go to the admin's workspace overview."""
 
     template_name = "channels_app/home.html"
 
     def get(self, request, *args, **kwargs):
         memberships = list(selectors.memberships_for_user(user=request.user))
+        if not memberships and request.user.is_staff:
+            # Staff work in the admin: its workspace overview, under the admin's own permissions.
+            return redirect("admin:channels_app_workspace_overview")
         if len(memberships) == 1:
             return redirect("app:number_list", memberships[0].workspace.slug)
         return self.render_to_response({"memberships": memberships})
@@ -219,6 +223,7 @@ class NumberDetailView(NumberMixin, TemplateView):
             edge={
                 "address": settings.SIP_EDGE_PUBLIC_ADDRESS,
                 "transports": "UDP, TCP or TLS" if settings.SIP_EDGE_TLS_CERTIFICATE else "UDP or TCP",
+                "signalling": settings.SIP_SIGNALLING_ADDRESSES,
             },
             **kwargs,
         )
