@@ -75,7 +75,7 @@ class WorkspaceAdmin(ChangeListMixin, admin.ModelAdmin):
         Staff see customers' workspaces here, through the admin and its permissions, never
         through the self-serve pages (which answer members only)."""
         workspaces = Workspace.objects.order_by("name").annotate(
-            **{key: _count_of(model) for key, model, _name, _label in OVERVIEW_COLUMNS}
+            **{f"count_{key}": _count_of(model) for key, model, _name, _label in OVERVIEW_COLUMNS}
         )
         rows = [
             {
@@ -83,7 +83,7 @@ class WorkspaceAdmin(ChangeListMixin, admin.ModelAdmin):
                 "links": [
                     {
                         "label": label,
-                        "count": getattr(workspace, key),
+                        "count": getattr(workspace, f"count_{key}"),
                         "url": changelist_of(name, workspace),
                     }
                     for key, _model, name, label in OVERVIEW_COLUMNS
