@@ -85,20 +85,24 @@ check-migrations: install-dev
 
 test-sqlite: install-dev
 	@echo "== test suite on SQLite =="
-	env -u DATABASE_URL $(VENV)/bin/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL TEST_REDIS_URL=redis://127.0.0.1:6379/15 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # PostgreSQL: required in CI (REQUIRE_POSTGRES=1); skipped with a notice on a machine without it.
 test-postgres: install-dev
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== test suite on PostgreSQL =="; \
-		DATABASE_URL=$(TEST_POSTGRES_URL) $(VENV)/bin/pytest $(PYTEST_ARGS); \
+		DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=redis://127.0.0.1:6379/14 $(VENV)/bin/pytest $(PYTEST_ARGS); \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
 		echo "PostgreSQL is required (REQUIRE_POSTGRES) but not reachable at $(TEST_POSTGRES_URL)"; exit 1; \
 	else \
 		echo "== PostgreSQL not reachable at $(TEST_POSTGRES_URL): PostgreSQL run skipped =="; \
 	fi
 
-test: lint check-migrations test-sqlite test-postgres
+# The two suites run side by side (each mostly waits on sockets and subprocesses); each one's output
+# is printed whole when it ends. TEST_JOBS=1 runs them one after the other.
+TEST_JOBS ?= 2
+test: lint check-migrations
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-sqlite test-postgres
 
 # BENCH_ARGS="--quick" for a short run, "--million" to add 1,000,000 numbers on PostgreSQL.
 bench: $(VENV)/.installed-bench
