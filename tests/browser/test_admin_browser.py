@@ -100,7 +100,7 @@ def test_staff_register_find_reassign_and_bulk_import_in_the_admin(
     # The audit trail names the staff member and the admin door; the secrets only as "changed".
     page.click("a.historylink")
     expect(page.locator("#audit-trail")).to_contain_text("reassigned")
-    expect(page.locator("#audit-trail")).to_contain_text("sip.password: changed")
+    expect(page.locator("#audit-trail")).to_contain_text("SIP password: changed")
     screenshot(page, "admin-history")
 
     # Bulk import: three rows, the second with a bad gateway.

@@ -215,7 +215,7 @@ def test_customer_pages_show_health_the_carrier_panel_and_history(
         expect(panel).to_contain_text("National")
         expect(panel.get_by_role("button", name=re.compile("^Copy"))).to_have_count(4)
         panel.get_by_role("button", name="Copy the address to send calls to").click()
-        expect(panel.locator("[role=status]")).to_have_text(
+        expect(panel.locator("[aria-live=polite]")).to_have_text(
             re.compile(r"Address copied to the clipboard\.|Press Ctrl\+C \(or Cmd\+C\) to copy the selected address\.")
         )
         screenshot(page, f"selfserve-carrier-panel-{width}")
