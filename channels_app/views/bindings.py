@@ -61,6 +61,7 @@ class BindingAssignView(FormRoundMixin, BindingMixin, FormView):
 
     def write(self, form):
         agent = form.cleaned_data.get("agent")
+        self.unchanged = agent is not None and agent.pk == self.binding.agent_id
         return services.binding_reassign(
             workspace=self.workspace,
             actor=self.actor,
@@ -69,11 +70,11 @@ class BindingAssignView(FormRoundMixin, BindingMixin, FormView):
         )
 
     def written(self, form, binding):
-        messages.success(
-            self.request,
-            _("%(channel)s is now answered by %(agent)s.")
-            % {"channel": CHANNEL_LABELS[binding.channel], "agent": binding.agent.name},
-        )
+        labels = {"channel": CHANNEL_LABELS[binding.channel], "agent": binding.agent.name}
+        if self.unchanged:  # the service's no-op: nothing was written, nothing recorded
+            messages.info(self.request, _("Nothing changed: %(agent)s already answers %(channel)s.") % labels)
+        else:
+            messages.success(self.request, _("%(channel)s is now answered by %(agent)s.") % labels)
         return HttpResponseRedirect(self.number_url())
 
 
