@@ -254,3 +254,12 @@ def test_the_admin_says_a_typed_password_was_not_kept(staff_client, workspace_a,
     html = response.content.decode()
     assert MARKER_PASSWORD not in html
     assert "Not kept, for your safety: type it again before you save." in html
+
+
+def test_the_reassign_form_shows_the_current_agent_by_name_or_by_uuid_when_shared(
+    logged_in, trunk_a, agent_a, workspace_a
+):
+    url = f"{detail_url(trunk_a.phone_number)}call/assign/"
+    assert 'value="A agent 1"' in logged_in.get(url).content.decode()
+    Agent.objects.create(workspace=workspace_a, name="a agent 1")
+    assert f'value="{agent_a.agent_uuid}"' in logged_in.get(url).content.decode()

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView
 
-from channels_app import services
+from channels_app import selectors, services
 from channels_app.errors import DomainError
 from channels_app.fieldpaths import add_domain_error
 from channels_app.forms import AgentChoiceForm, ConfirmForm, TrunkUpdateForm
@@ -54,7 +54,10 @@ class BindingAssignView(FormRoundMixin, BindingMixin, FormView):
     dry_run = False  # the agent is the only input: nothing else to ask the service about
 
     def get_initial(self):
-        return {"agent": self.binding.agent.name}
+        # The current agent by name, or by UUID when another agent shares its name.
+        agent = self.binding.agent
+        shared = len(selectors.agents_by_text(workspace=self.workspace, texts=[agent.name])[agent.name.lower()]) > 1
+        return {"agent": str(agent.agent_uuid) if shared else agent.name}
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "workspace": self.workspace, "channel": self.binding.channel}
