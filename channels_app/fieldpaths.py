@@ -151,10 +151,11 @@ def add_domain_error(
         form.add_error(target, ValidationError(message, code=exc.code))
 
 
-def add_dry_run_errors(form: forms.BaseForm, write: Callable[[], Any], **options: Any) -> None:
+def add_dry_run_errors(form: forms.BaseForm, write: Callable[[], Any], **options: Any) -> DomainError | None:
     """`all-at-once` on a form whose own fields refused some input: run the service's `write`
     on the rest as a dry run (everything undone) and show what else it refuses, so every
-    mistake of a submit shows after one submit, with the same messages as a real write."""
+    mistake of a submit shows after one submit, with the same messages as a real write.
+    Returns the refusal, if any (a page may link the number a conflict names)."""
     from channels_app.services.base import rolled_back  # services import this module
 
     try:
@@ -162,3 +163,5 @@ def add_dry_run_errors(form: forms.BaseForm, write: Callable[[], Any], **options
             write()
     except DomainError as exc:
         add_domain_error(form, exc, only_new=True, **options)
+        return exc
+    return None

@@ -263,3 +263,9 @@ def test_the_reassign_form_shows_the_current_agent_by_name_or_by_uuid_when_share
     assert 'value="A agent 1"' in logged_in.get(url).content.decode()
     Agent.objects.create(workspace=workspace_a, name="a agent 1")
     assert f'value="{agent_a.agent_uuid}"' in logged_in.get(url).content.decode()
+
+
+def test_the_agent_conflict_is_linked_when_it_comes_with_a_form_error(logged_in, trunk_a, agent_a):
+    html = logged_in.post(REGISTER, typed(agent_a, additional_settings="{not json")).content.decode()
+    assert sorted(all_field_errors(html)) == ["additional_settings", "agent"]
+    assert f'href="/app/ws-a/numbers/{trunk_a.phone_number.phone_number_uuid}/">Open +1 234-567-8901</a>' in html

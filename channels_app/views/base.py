@@ -156,7 +156,7 @@ class FormRoundMixin:
 
     def form_invalid(self, form):
         if self.dry_run and getattr(form, "service_refused", None) is None:
-            add_dry_run_errors(form, lambda: self.write(form))
+            form.service_refused = add_dry_run_errors(form, lambda: self.write(form))
         note_dropped_secrets(form, form.data, self.secret_fields)
         return super().form_invalid(form)
 
