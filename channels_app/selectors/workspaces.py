@@ -60,6 +60,11 @@ def _uuid_or_none(text: str) -> uuid.UUID | None:
         return None
 
 
+def _searchable(text: str) -> str:
+    """`text` as a name to look for: stripped, without NUL characters, at most a name's length."""
+    return text.replace("\x00", "").strip()[: Agent._meta.get_field("name").max_length]
+
+
 def agent_suggestions(
     *, workspace: Workspace, channel: str | None = None, text: str = "", limit: int = AGENT_SUGGESTIONS
 ) -> list[Agent]:
@@ -67,7 +72,7 @@ def agent_suggestions(
     (or whose UUID it is; every agent when empty). Each carries `busy_number`, the E.164 of the
     number it answers on `channel` (None when free). One query, however many agents there are."""
     agents = Agent.objects.filter(workspace=workspace)
-    text = text.strip()
+    text = _searchable(text)
     if text:
         key = _uuid_or_none(text)
         agents = agents.filter(Q(name__icontains=text) | Q(agent_uuid=key) if key else Q(name__icontains=text))
@@ -84,7 +89,8 @@ def agents_by_text(*, workspace: Workspace, texts: Iterable[str]) -> dict[str, l
     wanted = {text.strip().lower() for text in texts if text and text.strip()}
     found: dict[str, list[Agent]] = {text: [] for text in wanted}
     keys = {key: text for text in wanted if (key := _uuid_or_none(text)) is not None}
-    names = sorted(wanted - set(keys.values()))
+    # A name no agent can have (NUL, which PostgreSQL cannot even compare; longer than a name) is unknown.
+    names = sorted(text for text in wanted - set(keys.values()) if _searchable(text) == text)
     for start in range(0, len(keys), 500):
         chunk = list(keys)[start : start + 500]
         for agent in Agent.objects.filter(workspace=workspace, agent_uuid__in=chunk):
