@@ -16,6 +16,7 @@ import json
 import re
 from typing import Any
 
+from django import forms
 from django.utils.translation import gettext as _
 
 # JSON a person or a program sends us is small and flat; 32 levels is far beyond any real
@@ -146,3 +147,36 @@ def value_depth(value: Any) -> int:
             children = item.values() if isinstance(item, dict) else item
             pending.extend((child, level + 1) for child in children if isinstance(child, dict | list))
     return deepest
+
+
+_ASCII_AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,12})?")
+
+
+def is_ascii_amount(text: str) -> bool:
+    """Digits `[0-9]` with an optional decimal part: what an amount of money is typed as."""
+    return _ASCII_AMOUNT.fullmatch(text.strip()) is not None
+
+
+class WholeNumberField(forms.IntegerField):
+    """A form's whole number read by `whole_number` (Django's IntegerField reads other scripts' digits)."""
+
+    def __init__(self, *, minimum: int = 0, maximum: int = 999_999_999, **kwargs: Any) -> None:
+        self.minimum, self.maximum = minimum, maximum
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return whole_number(value, minimum=self.minimum, maximum=self.maximum)
+        except InputError as exc:
+            raise forms.ValidationError(exc.message, code="invalid") from None
+
+
+class AmountField(forms.DecimalField):
+    """A form's amount of money in ASCII digits (Django's DecimalField reads every script's)."""
+
+    def to_python(self, value: Any):
+        if value not in self.empty_values and not is_ascii_amount(str(value)):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from channels_app import channel_settings as settings_doc
 from channels_app import selectors, services
 from channels_app.admin.base import PRIMARY_KEY, ServiceForm
+from channels_app.inputs import AmountField, WholeNumberField
 from channels_app.models import Agent, Channel, Direction, NumberFormat, TokenScope, Transport, Workspace
 from channels_app.routing.addresses import split_text
 from channels_app.services.whatsapp import WHATSAPP_KEYS
@@ -342,17 +343,17 @@ class NumberSettingsForm(ServiceForm):
     """A number's channel settings: services.number_update_settings with what changed only."""
 
     voice_enabled = forms.BooleanField(required=False, label=_("Voice enabled"))
-    voice_channel_limit = forms.IntegerField(required=False, label=_("Voice channel limit"))
+    voice_channel_limit = WholeNumberField(required=False, label=_("Voice channel limit"))
     voice_whitelisted_destinations = forms.CharField(
         required=False, label=_("Voice destinations"), help_text=_("ISO country codes, e.g. US, CA, GB.")
     )
     sms_enabled = forms.BooleanField(required=False, label=_("SMS enabled"))
-    sms_channel_limit = forms.IntegerField(required=False, label=_("SMS channel limit"))
+    sms_channel_limit = WholeNumberField(required=False, label=_("SMS channel limit"))
     sms_whitelisted_destinations = forms.CharField(
         required=False, label=_("SMS destinations"), help_text=_("ISO country codes, e.g. US, CA, GB.")
     )
     inbound_enabled = forms.BooleanField(required=False, label=_("Inbound enabled"))
-    inbound_channel_limit = forms.IntegerField(required=False, label=_("Inbound channel limit"))
+    inbound_channel_limit = WholeNumberField(required=False, label=_("Inbound channel limit"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -394,7 +395,7 @@ class PurchasedNumberForm(ServiceForm):
     fax = forms.BooleanField(required=False)
     emergency = forms.BooleanField(required=False)
     local_calling = forms.BooleanField(required=False, initial=True)
-    monthly_fee = forms.DecimalField(max_digits=8, decimal_places=2, min_value=0, initial=Decimal("1.15"))
+    monthly_fee = AmountField(max_digits=8, decimal_places=2, min_value=0, initial=Decimal("1.15"))
     currency = forms.CharField(max_length=3, initial="USD")
 
     CAPABILITIES = ("voice", "sms", "mms", "fax", "emergency", "local_calling")
