@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import construct_change_message, unquote
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import router, transaction
@@ -32,6 +33,11 @@ DEFAULT_COUNT_CAP = 10_000
 # A primary key as the changelist's checkboxes send it: ASCII digits that fit a 64-bit integer.
 # (`int()` also reads the decimal digits of every script, "\u0665" -> 5; the database refuses more digits.)
 PRIMARY_KEY = re.compile(r"[0-9]{1,18}")
+
+
+def _beyond_any_key(value: str) -> bool:
+    """ASCII digits too many for a 64-bit key: no row has it, and the driver cannot even send it."""
+    return value.isascii() and value.isdigit() and not PRIMARY_KEY.fullmatch(value)
 
 
 def admin_actor(request: HttpRequest) -> Actor:
@@ -171,7 +177,9 @@ class ChangeListMixin:
 
     Django's action machinery filters `pk__in` the posted `_selected_action` values as they are:
     "abc", "²" or a 30-digit number make that filter raise, a 500. Such a selection is refused
-    with a message before any action sees it.
+    with a message before any action sees it. A filter in the address (`?workspace=`) with a
+    number beyond any key overflows the database driver when the query runs, after Django's own
+    check of lookups: it is answered like any other invalid lookup (`?e=1`).
     """
 
     paginator = CappedCountPaginator
@@ -185,6 +193,8 @@ class ChangeListMixin:
         if not all(PRIMARY_KEY.fullmatch(value) for value in selected):
             self.message_user(request, _("The selection is not valid. Select the rows again."), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+        if any(_beyond_any_key(value) for name, values in request.GET.lists() if name != "q" for value in values):
+            return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
         return super().changelist_view(request, extra_context)
 
 

@@ -107,7 +107,9 @@ def test_malformed_answers_are_ignored_and_counted_and_the_real_answer_counts(
     assert malformed_peer.requests == [f"OPTIONS sip:{HOST}:{malformed_peer.port} SIP/2.0"]
 
 
-@pytest.mark.parametrize("cseq", ["\u00b9 OPTIONS", "\u0661 OPTIONS", "1", "", "1 OPTIONS extra", "99999999999 OPTIONS"])
+@pytest.mark.parametrize(
+    "cseq", ["\u00b9 OPTIONS", "\u0661 OPTIONS", "1", "", "1 OPTIONS extra", "99999999999 OPTIONS"]
+)
 def test_a_malformed_cseq_reads_as_none_and_never_raises(cseq):
     raw = f"SIP/2.0 200 OK\r\nCall-ID: x\r\nCSeq: {cseq}\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKa\r\n\r\n".encode()
     response = message.parse_response(raw)
