@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import construct_change_message, unquote
-from django.contrib.admin.views.main import ERROR_FLAG
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import router, transaction
@@ -33,6 +33,7 @@ DEFAULT_COUNT_CAP = 10_000
 # A primary key as the changelist's checkboxes send it: ASCII digits that fit a 64-bit integer.
 # (`int()` also reads the decimal digits of every script, "\u0665" -> 5; the database refuses more digits.)
 PRIMARY_KEY = re.compile(r"[0-9]{1,18}")
+MAX_SEARCH = 255  # characters of a changelist search: a number in any spelling, a name, a token prefix
 
 
 def _beyond_any_key(value: str) -> bool:
@@ -179,7 +180,8 @@ class ChangeListMixin:
     "abc", "²" or a 30-digit number make that filter raise, a 500. Such a selection is refused
     with a message before any action sees it. A filter in the address (`?workspace=`) with a
     number beyond any key overflows the database driver when the query runs, after Django's own
-    check of lookups: it is answered like any other invalid lookup (`?e=1`).
+    check of lookups, and a search of thousands of characters is more than SQLite's LIKE takes:
+    both lead back to the plain list with a message.
     """
 
     paginator = CappedCountPaginator
@@ -193,8 +195,13 @@ class ChangeListMixin:
         if not all(PRIMARY_KEY.fullmatch(value) for value in selected):
             self.message_user(request, _("The selection is not valid. Select the rows again."), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
-        if any(_beyond_any_key(value) for name, values in request.GET.lists() if name != "q" for value in values):
-            return HttpResponseRedirect(f"{request.path}?{ERROR_FLAG}=1")
+        query = request.GET
+        too_long = len(query.get(SEARCH_VAR, "")) > MAX_SEARCH
+        if too_long or any(
+            _beyond_any_key(value) for name in query if name != SEARCH_VAR for value in query.getlist(name)
+        ):
+            self.message_user(request, _("The search or a filter in the address is not valid."), messages.ERROR)
+            return HttpResponseRedirect(request.path)
         return super().changelist_view(request, extra_context)
 
 

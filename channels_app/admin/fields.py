@@ -33,7 +33,11 @@ class JSONObjectField(forms.JSONField):
         problem = self._bounds_problem(value)
         if problem:
             raise forms.ValidationError(problem, code="invalid")
-        converted = super().to_python(value)
+        try:
+            converted = super().to_python(value)
+        except ValueError:  # json.loads' other refusals: a number of more than 4,300 digits...
+            invalid = self.error_messages["invalid"]
+            raise forms.ValidationError(invalid, code="invalid", params={"value": value}) from None
         problem = inputs.storable_problem(converted)
         if problem:
             raise forms.ValidationError(problem, code="invalid")
@@ -42,7 +46,10 @@ class JSONObjectField(forms.JSONField):
     def bound_data(self, data: Any, initial: Any) -> Any:
         if self._bounds_problem(data):
             return _TypedText(data)
-        return super().bound_data(data, initial)
+        try:
+            return super().bound_data(data, initial)
+        except ValueError:  # not a JSONDecodeError, which Django handles: shown back as typed
+            return _TypedText(data)
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, _TypedText):
