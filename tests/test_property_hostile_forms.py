@@ -93,9 +93,10 @@ CSV_COLUMNS = list(imports.COLUMNS)
 
 
 def csv_line(cells: dict[str, str]) -> str:
+    """One data line; a cell with a line break is quoted (the writer's terminator says which are)."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow([cells.get(column, "") for column in imports.COLUMNS])
-    return out.getvalue()
+    csv.writer(out, lineterminator="\r\n").writerow([cells.get(column, "") for column in imports.COLUMNS])
+    return out.getvalue().removesuffix("\r\n")
 
 
 def _bytes(value: str) -> bytes:
