@@ -21,11 +21,11 @@ help:
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --quiet --upgrade pip
 
 # Installs come from the lock files: every transitive dependency pinned, with its hashes.
 $(VENV)/.installed-runtime: requirements.lock | $(PY)
-	$(PIP) install --quiet --require-hashes -r requirements.lock
+	$(PIP) install --quiet --quiet --require-hashes -r requirements.lock
 	touch $@
 
 # requirements-dev.lock holds the runtime set too, at the same versions.
@@ -47,12 +47,22 @@ seed: migrate
 	DEBUG=true $(MANAGE) seed_demo --base-url http://$(HOST):$(PORT)
 
 # The delivery worker (WhatsApp messages to agents) runs beside the server and stops with it.
-run: seed
-	@echo "Serving on http://$(HOST):$(PORT) with the delivery worker beside it  (Ctrl-C stops both)"
+# Install and migrate run quietly; the demo's logins, token and URLs are printed last, once the
+# server answers on its port, so they are not buried under start-up output.
+run: install
+	@echo "Preparing the demo (install, migrate, seed)..."
 	@export DEBUG=true PUBLIC_BASE_URL=http://$(HOST):$(PORT); \
+	$(MANAGE) migrate --noinput -v 0 || exit 1; \
+	summary=$$($(MANAGE) seed_demo --base-url http://$(HOST):$(PORT)) || exit 1; \
 	$(MANAGE) run_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(MANAGE) runserver $(HOST):$(PORT)
+	$(MANAGE) runserver $(HOST):$(PORT) & server=$$!; \
+	trap 'kill $$server $$worker 2>/dev/null; wait $$server $$worker 2>/dev/null' EXIT INT TERM; \
+	until $(PY) -c "import socket; socket.create_connection(('$(HOST)', $(PORT)), 1).close()" 2>/dev/null; do \
+		kill -0 $$server 2>/dev/null || { echo "The server did not start."; exit 1; }; sleep 0.2; \
+	done; \
+	echo; echo "$$summary"; \
+	echo "Serving on http://$(HOST):$(PORT) with the delivery worker beside it  (Ctrl-C stops both)"; \
+	wait $$server
 
 # The SIP edge in the foreground, asking the product of `make run` (SIP_EDGE_LISTEN, default
 # 127.0.0.1:5060; EDGE_ARGS="--listen 127.0.0.1:5080" elsewhere). Needs Debian's kamailio packages.
@@ -75,20 +85,24 @@ check-migrations: install-dev
 
 test-sqlite: install-dev
 	@echo "== test suite on SQLite =="
-	env -u DATABASE_URL $(VENV)/bin/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL TEST_REDIS_URL=redis://127.0.0.1:6379/15 $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # PostgreSQL: required in CI (REQUIRE_POSTGRES=1); skipped with a notice on a machine without it.
 test-postgres: install-dev
 	@if $(PY) -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()" 2>/dev/null; then \
 		echo "== test suite on PostgreSQL =="; \
-		DATABASE_URL=$(TEST_POSTGRES_URL) $(VENV)/bin/pytest $(PYTEST_ARGS); \
+		DATABASE_URL=$(TEST_POSTGRES_URL) TEST_REDIS_URL=redis://127.0.0.1:6379/14 $(VENV)/bin/pytest $(PYTEST_ARGS); \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
 		echo "PostgreSQL is required (REQUIRE_POSTGRES) but not reachable at $(TEST_POSTGRES_URL)"; exit 1; \
 	else \
 		echo "== PostgreSQL not reachable at $(TEST_POSTGRES_URL): PostgreSQL run skipped =="; \
 	fi
 
-test: lint check-migrations test-sqlite test-postgres
+# The two suites run side by side (each mostly waits on sockets and subprocesses); each one's output
+# is printed whole when it ends. TEST_JOBS=1 runs them one after the other.
+TEST_JOBS ?= 2
+test: lint check-migrations
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-sqlite test-postgres
 
 # BENCH_ARGS="--quick" for a short run, "--million" to add 1,000,000 numbers on PostgreSQL.
 bench: $(VENV)/.installed-bench

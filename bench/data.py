@@ -49,6 +49,7 @@ from channels_app.models import (
     Source,
     Workspace,
 )
+from channels_app.services.whatsapp import give_webhook_identity
 
 BENCH_SLUG = "bench"
 OTHER_TENANTS = 9
@@ -241,6 +242,12 @@ def _binding(number: PhoneNumber, agent: Agent, channel: str, rng: random.Random
         binding.credentials_updated_at = timezone.now()
         if rng.random() < 0.25:
             binding.sip_secondary_gateway = f"backup{rng.randint(1, 9)}.carrier.example.net"
+    elif channel == Channel.WHATSAPP:
+        give_webhook_identity(binding)
+        binding.wa_phone_number_id = digits
+        binding.wa_business_account_id = str(rng.randint(10**14, 10**15 - 1))
+        binding.wa_access_token = f"EAAG{rng.getrandbits(128):032x}"
+        binding.wa_app_secret = f"{rng.getrandbits(128):032x}"
     return binding
 
 

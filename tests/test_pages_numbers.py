@@ -78,7 +78,7 @@ def test_the_list_shows_each_numbers_state_per_channel(logged_in, trunk_a, purch
     html = logged_in.get("/app/ws-a/numbers/").content.decode()
     assert "+1 234-567-8901" in html and "+1 202-555-0101" in html
     assert "call_trunk_12345678901 · both" in html
-    assert "Credentials set" in html
+    assert 'data-health-light="none"' in html and "Not checked yet" in html
     assert "A agent 1" in html and "A agent 2" in html
     assert "External" in html and "Purchased" in html
     assert MARKER_PASSWORD not in html and MARKER_USERNAME not in html
@@ -307,7 +307,11 @@ def test_the_activity_history_names_actor_door_and_changes_with_secrets_only_as_
     assert [e.action for e in events][:2] == ["reassigned", "updated"]
     rows = re.findall(r"<tr>(.*?)</tr>", html.split('id="activity"')[1], flags=re.S)[1:]
     assert "customer-a" in rows[0] and "Self-serve" in rows[0] and "Reassigned" in rows[0] and "A agent 3" in rows[0]
-    assert "Updated" in rows[1] and "front-desk" in rows[1] and "inbound" in rows[1]
+    assert "Updated" in rows[1] and "front-desk" in rows[1] and "Inbound" in rows[1]
+    # Each edit reads as before -> after, in words: the old agent struck through, then the new one.
+    reassigned = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", rows[0]))
+    assert f"Agent from {agents_a[0].name} → to {agents_a[2].name}" in reassigned, reassigned
+    assert "Direction from Both → to Inbound" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", rows[1]))
     assert re.search(r"SIP password</span> <span class=\"changes__value changes__value--secret\">changed", rows[1])
     assert "tests" in rows[-1] and "Command" in rows[-1]
     assert "new-secret-1" not in html and MARKER_PASSWORD not in html and MARKER_USERNAME not in html

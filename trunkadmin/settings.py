@@ -204,6 +204,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/app/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
+# "Forgot password?" mails a reset link (Django's password reset views). EMAIL_URL is read by
+# django-environ (`smtp+tls://user:password@smtp.example.com:587`, `smtps://...:465`); without it
+# development prints the mail on the console and production sends through localhost:25.
+# The URL holds the SMTP password: it is not kept as a setting (settings show on error pages).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="trunkadmin <no-reply@localhost>")
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=3 * 60 * 60)
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.int("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
@@ -281,7 +288,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "channels_app.api.negotiation.JSONOnly",
     "DEFAULT_METADATA_CLASS": None,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "channels_app.api.schema.ProductAutoSchema",
     "EXCEPTION_HANDLER": "channels_app.api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -330,6 +337,20 @@ if not 1 <= SIP_TEST_CALL_TIMEOUT_SECONDS <= 20:
 # Where Kamailio listens (`manage.py sip_edge`), and the address carriers are told to send to.
 SIP_EDGE_LISTEN = env.str("SIP_EDGE_LISTEN", default="127.0.0.1:5060")
 SIP_EDGE_PUBLIC_ADDRESS = env.str("SIP_EDGE_PUBLIC_ADDRESS", default="") or SIP_EDGE_LISTEN
+
+
+# The addresses the product's SIP traffic leaves from (the edge's outbound calls, the trunk check
+# and test calls): what a carrier must allow. Default: the host of SIP_EDGE_PUBLIC_ADDRESS.
+def _host_of(address: str) -> str:
+    """`host:port`, `[v6]:port` or a bare host -> the host."""
+    if address.startswith("["):
+        return address[1:].split("]", 1)[0]
+    return address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+
+
+SIP_SIGNALLING_ADDRESSES = env.list("SIP_SIGNALLING_ADDRESSES", cast=str.strip, default=[]) or [
+    _host_of(SIP_EDGE_PUBLIC_ADDRESS)
+]
 # How the edge reaches the product, and the secret they share (the internal endpoints refuse
 # every request without it; unset, they refuse every request). With DEBUG and no SIP_EDGE_SECRET,
 # one is derived from SECRET_KEY, so `make run` and `make edge` agree without a setting.

@@ -48,7 +48,7 @@ def number_page_of(bindings: list[ChannelBinding]) -> str | None:
 
 
 def described(bindings: list[ChannelBinding]) -> str:
-    return ", ".join(f"{binding.phone_number.e164} ({binding.channel})" for binding in bindings)
+    return ", ".join(str(binding) for binding in bindings)
 
 
 class NumberSourceFilter(admin.SimpleListFilter):
@@ -293,7 +293,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
             raise PermissionDenied
         number = binding.phone_number
         events = [event for event in selectors.number_events(number=number) if event.channel == binding.channel]
-        return render_trail(self, request, binding, events, subject=f"{number.e164} · {binding.channel}")
+        return render_trail(self, request, binding, events, subject=str(binding))
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -365,6 +365,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
         if form.is_valid():
             agent = form.cleaned_data["agent"]
             actor = admin_actor(request)
+            unchanged = [binding for binding in bindings if binding.agent_id == agent.pk]
             errors = each_or_none(
                 bindings,
                 lambda binding: services.binding_reassign(
@@ -372,11 +373,7 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
                 ),
             )
             if not errors:
-                self.message_user(
-                    request,
-                    _("Reassigned %(what)s to %(agent)s.") % {"what": described(bindings), "agent": agent.name},
-                    messages.SUCCESS,
-                )
+                self.reassigned_message(request, bindings, unchanged, agent)
                 return HttpResponseRedirect(number_page_of(bindings) or request.get_full_path())
             if len(bindings) == 1:
                 add_domain_error(form, errors[bindings[0].pk])
@@ -391,6 +388,23 @@ class ChannelBindingAdmin(BindingColumns, ServiceAdminMixin, ChangeListMixin, ad
             workspace=workspace,
             bindings=[{"binding": binding, "error": errors.get(binding.pk)} for binding in bindings],
         )
+
+    def reassigned_message(self, request, bindings, unchanged, agent) -> None:
+        """What a reassignment did: a binding the agent already held is a no-op, and says so."""
+        changed = [binding for binding in bindings if binding not in unchanged]
+        if changed:
+            self.message_user(
+                request,
+                _("Reassigned %(what)s to %(agent)s.") % {"what": described(changed), "agent": agent.name},
+                messages.SUCCESS,
+            )
+        if unchanged:
+            self.message_user(
+                request,
+                _("Nothing changed for %(what)s: %(agent)s already answers it.")
+                % {"what": described(unchanged), "agent": agent.name},
+                messages.INFO,
+            )
 
     @admin.action(description=_("Unbind selected bindings"), permissions=["unbind"])
     def unbind_selected(self, request, queryset):

@@ -87,6 +87,28 @@ def health_summary(binding: ChannelBinding) -> str:
     return f"{binding.get_health_status_display()} ({when})"
 
 
+# The light's tone per check status (the same tones as the self-serve pages).
+LIGHT_TONES = {HealthStatus.OK: "ok", HealthStatus.REACHABLE: "warn"}
+
+
+def health_light(binding: ChannelBinding) -> SafeString:
+    """A call trunk's health light for lists: a dot in the status's tone beside the status and
+    the time of the check in words (the colour is never the only signal)."""
+    if not binding.health_status:
+        tone, text = "muted", _("not checked yet")
+    else:
+        tone = LIGHT_TONES.get(binding.health_status, "danger")
+        when = binding.health_checked_at.strftime("%-d %b %H:%M UTC") if binding.health_checked_at else "—"
+        text = format_html("{} · {} {}", binding.get_health_status_display(), _("checked"), when)
+    return format_html(
+        '<span class="health-light health-light--{}" data-health-light="{}"><span class="health-light__dot" '
+        'aria-hidden="true"></span>{}</span>',
+        tone,
+        binding.health_status or "none",
+        text,
+    )
+
+
 def status_label(status: Any) -> str:
     return HealthStatus(status).label if status in HealthStatus.values else str(status)
 

@@ -6,46 +6,34 @@ username and password are not in history at all, only the fact that they changed
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
 from channels_app.audit import Door
+from channels_app.event_display import change_lines
+from channels_app.models import Channel
 from channels_app.selectors import Event
 
 _DOORS = dict(Door.choices)
-
-
-def _shown(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+CHANNEL_LABELS = dict(Channel.choices)
 
 
 def event_rows(events: list[Event]) -> list[dict[str, Any]]:
-    """Events shaped for the page: door label, changes as (field, value) pairs."""
-    rows = []
-    for event in events:
-        changes = []
-        for key, value in event.changes.items():
-            if key == "agent_uuid" and event.agent_name:
-                value = f"{event.agent_name} ({value})"
-            changes.append((key, _shown(value)))
-        rows.append(
-            {
-                "at": event.at,
-                "actor": event.actor,
-                "action": event.action,
-                "channel": event.channel,
-                "door_label": _DOORS.get(event.door, event.door or "—"),
-                "change_list": changes,
-            }
-        )
-    return rows
+    """Events shaped for the page: door, action and channel in words, changes as before -> after
+    (channels_app.event_display, the same words as the self-serve activity)."""
+    return [
+        {
+            "at": event.at,
+            "actor": event.actor,
+            "action": event.action.replace("_", " "),
+            "channel": CHANNEL_LABELS.get(event.channel, event.channel),
+            "door_label": _DOORS.get(event.door, event.door or "—"),
+            "change_list": change_lines(event, brief_creation=False),
+        }
+        for event in events
+    ]
 
 
 def render_trail(modeladmin, request, obj, events: list[Event], *, subject: str) -> TemplateResponse:

@@ -25,7 +25,13 @@ from channels_app.admin.base import (
     admin_url,
     missing_object,
 )
-from channels_app.admin.display import BindingColumns, bindings_without_secrets, health_summary, is_call_trunk
+from channels_app.admin.display import (
+    BindingColumns,
+    bindings_without_secrets,
+    health_light,
+    health_summary,
+    is_call_trunk,
+)
 from channels_app.admin.filters import (
     NUMBER_SEARCH_HELP,
     NumberAgentFilter,
@@ -67,7 +73,9 @@ class BindingInline(BindingColumns, ReadOnlyInline):
         css = {"all": ("channels_app/admin/admin.css",)}
 
     def get_queryset(self, request):
-        return bindings_without_secrets(super().get_queryset(request)).order_by("channel")
+        # The number rides along: each row's title is its number and channel.
+        bindings = bindings_without_secrets(super().get_queryset(request))
+        return bindings.select_related("phone_number").order_by("channel")
 
     def get_fields(self, request, obj=None):
         # Inlines are instantiated per request: which buttons are offered belongs to this one.
@@ -177,7 +185,14 @@ class PhoneNumberAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         bindings = ChannelBinding.objects.select_related("agent").only(
-            "id", "phone_number_id", "channel", "agent__id", "agent__name"
+            "id",
+            "phone_number_id",
+            "channel",
+            "is_trunk",
+            "health_status",
+            "health_checked_at",
+            "agent__id",
+            "agent__name",
         )
         return super().get_queryset(request).prefetch_related(Prefetch("bindings", queryset=bindings))
 
@@ -187,15 +202,22 @@ class PhoneNumberAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
             return found, False
         return super().get_search_results(request, queryset, search_term)
 
+    def _binding_on(self, number, channel) -> ChannelBinding | None:
+        return next((binding for binding in number.bindings.all() if binding.channel == channel), None)
+
     def _agent_on(self, number, channel) -> str:
-        for binding in number.bindings.all():
-            if binding.channel == channel:
-                return binding.agent.name
-        return "—"
+        binding = self._binding_on(number, channel)
+        return binding.agent.name if binding is not None else "—"
 
     @admin.display(description=_("call"))
     def call(self, number):
-        return self._agent_on(number, Channel.CALL)
+        """The call agent and, for a call trunk, its health light (the last check, in words)."""
+        binding = self._binding_on(number, Channel.CALL)
+        if binding is None:
+            return "—"
+        if not is_call_trunk(binding):
+            return binding.agent.name
+        return format_html("{}<br>{}", binding.agent.name, health_light(binding))
 
     @admin.display(description=_("WhatsApp"))
     def whatsapp(self, number):
@@ -271,7 +293,8 @@ class PhoneNumberAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
             return missing_object(self, request, object_id)
         if not self.has_view_or_change_permission(request, number):
             raise PermissionDenied
-        return render_trail(self, request, number, selectors.number_events(number=number), subject=number.e164)
+        events = selectors.number_events(number=number)
+        return render_trail(self, request, number, events, subject=number.number.as_international)
 
     # --- release and import ----------------------------------------------------------------------
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from collections import defaultdict
 
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
@@ -133,3 +136,15 @@ def add_response_headers(result, generator, request, public):
                 if headers:
                     response.setdefault("headers", {}).update(headers)
     return result
+
+
+class ProductAutoSchema(AutoSchema):
+    """drf-spectacular's schema, describing an operation only by what its own view says.
+
+    The stock AutoSchema falls back to the docstring a view inherits, so every endpoint without a
+    docstring of its own showed the base class's note for developers as its description."""
+
+    def get_description(self) -> str:
+        method = getattr(self.view, getattr(self.view, "action", self.method.lower()), None)
+        own = type(self.view).__dict__.get("__doc__")
+        return get_doc(method) or (inspect.cleandoc(own) if own else "")

@@ -227,7 +227,9 @@ class ChannelBinding(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.phone_number_id}/{self.channel} -> {self.agent_id}"
+        """How people name a binding: its number as written internationally and its channel
+        ("+1 202-555-0199 · Call"), in admin titles, breadcrumbs and confirmations."""
+        return f"{self.phone_number.number.as_international} · {self.get_channel_display()}"
 
     @property
     def effective_port(self) -> int:

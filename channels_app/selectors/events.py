@@ -26,6 +26,10 @@ class Event:
     changes: dict[str, Any]  # field path -> new value; secrets only as "changed"
     agent_name: str | None  # the name of the agent in `changes`, for pages
     order: tuple[datetime, int] = dataclasses.field(repr=False, compare=False)
+    # field path -> the value before this change, for the paths of `changes` that had one (an
+    # update); never a secret's. Pages show "before -> after"; the API shows `changes` only.
+    before: dict[str, Any] = dataclasses.field(default_factory=dict)
+    agent_name_before: str | None = None
 
 
 _ACTION_BY_TYPE = {"+": "created", "~": "updated", "-": "deleted"}
@@ -60,14 +64,25 @@ def _agent_of(record) -> Agent | None:
         return None
 
 
-def _changes(record, previous) -> dict[str, Any]:
-    """What this history row changed against the previous row of the same object.
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, (str, int, float, bool, list, dict, type(None))) else str(value)
+
+
+def _agent_uuid(record) -> str | None:
+    agent = _agent_of(record)
+    return str(agent.agent_uuid) if agent is not None else None
+
+
+def _changes(record, previous) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What this history row changed against the previous row of the same object: the new values
+    and, for an update, the values before.
 
     Username and password are not in history at all; their change is recorded by name only.
     """
     if record.history_type == "-":
-        return {}
+        return {}, {}
     changes: dict[str, Any] = {}
+    before: dict[str, Any] = {}
     for field in record._meta.concrete_fields:
         if field.name in _HIDDEN_IN_CHANGES:
             continue
@@ -76,15 +91,16 @@ def _changes(record, previous) -> dict[str, Any]:
         if new == old or (previous is None and new in (None, "", [], {})):
             continue
         if field.name == "agent":
-            agent = _agent_of(record)
-            changes["agent_uuid"] = str(agent.agent_uuid) if agent is not None else None
-        elif isinstance(new, (str, int, float, bool, list, dict, type(None))):
-            changes[fieldpaths.path_of_model_field(field.name)] = new
+            path, new_value = "agent_uuid", _agent_uuid(record)
+            old_value = _agent_uuid(previous) if previous is not None else None
         else:
-            changes[fieldpaths.path_of_model_field(field.name)] = str(new)
+            path, new_value, old_value = fieldpaths.path_of_model_field(field.name), _plain(new), _plain(old)
+        changes[path] = new_value
+        if previous is not None:
+            before[path] = old_value
     for secret in record.secrets_changed or []:
         changes[fieldpaths.path_of_model_field(secret)] = "changed"
-    return changes
+    return changes, before
 
 
 def _events(records) -> list[Event]:
@@ -93,8 +109,10 @@ def _events(records) -> list[Event]:
     previous_by_object: dict[int, Any] = {}
     for record in records:
         object_id = record.id
-        changes = _changes(record, previous_by_object.get(object_id))
+        previous = previous_by_object.get(object_id)
+        changes, before = _changes(record, previous)
         agent = _agent_of(record) if changes.get("agent_uuid") else None
+        agent_before = _agent_of(previous) if before.get("agent_uuid") else None
         events.append(
             Event(
                 at=record.history_date,
@@ -104,6 +122,8 @@ def _events(records) -> list[Event]:
                 channel=getattr(record, "channel", None),
                 changes=changes,
                 agent_name=agent.name if agent is not None else None,
+                before=before,
+                agent_name_before=agent_before.name if agent_before is not None else None,
                 order=(record.history_date, record.history_id),
             )
         )

@@ -62,6 +62,7 @@ class BindingAssignView(BindingMixin, FormView):
 
     def form_valid(self, form):
         agent_uuid = form.cleaned_data["agent"]
+        unchanged = str(agent_uuid) == str(self.binding.agent.agent_uuid)
         try:
             binding = services.binding_reassign(
                 workspace=self.workspace, actor=self.actor, binding_uuid=self.binding.uuid, agent_uuid=agent_uuid
@@ -69,11 +70,11 @@ class BindingAssignView(BindingMixin, FormView):
         except DomainError as exc:
             add_domain_error(form, exc)
             return self.form_invalid(form)
-        messages.success(
-            self.request,
-            _("%(channel)s is now answered by %(agent)s.")
-            % {"channel": CHANNEL_LABELS[binding.channel], "agent": binding.agent.name},
-        )
+        labels = {"channel": CHANNEL_LABELS[binding.channel], "agent": binding.agent.name}
+        if unchanged:  # the service's no-op: nothing was written, nothing recorded
+            messages.info(self.request, _("Nothing changed: %(agent)s already answers %(channel)s.") % labels)
+        else:
+            messages.success(self.request, _("%(channel)s is now answered by %(agent)s.") % labels)
         return HttpResponseRedirect(self.number_url())
 
 

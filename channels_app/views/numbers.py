@@ -6,7 +6,6 @@ Thin generic views: reads come from selectors, writes go through services as
 
 from __future__ import annotations
 
-import json
 from contextlib import suppress
 from typing import Any
 
@@ -22,9 +21,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import FormView, ListView, RedirectView, TemplateView, View
 
-from channels_app import fieldpaths, selectors, services
+from channels_app import selectors, services
 from channels_app.audit import Door
 from channels_app.errors import DomainError, NotFound, ValidationFailed
+from channels_app.event_display import change_lines
 from channels_app.fieldpaths import add_domain_error
 from channels_app.forms import ExplainForm, NumberFilterForm, TrunkRegisterForm
 from channels_app.models import Channel
@@ -38,12 +38,16 @@ DOOR_LABELS = dict(Door.choices)
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
-    """/app/: straight to the only workspace, or a chooser for members of several."""
+    """/app/: straight to the only workspace, or a chooser for members of several; staff who are
+    members of none go to the admin's workspace overview."""
 
     template_name = "channels_app/home.html"
 
     def get(self, request, *args, **kwargs):
         memberships = list(selectors.memberships_for_user(user=request.user))
+        if not memberships and request.user.is_staff:
+            # Staff work in the admin: its workspace overview, under the admin's own permissions.
+            return redirect("admin:channels_app_workspace_overview")
         if len(memberships) == 1:
             return redirect("app:number_list", memberships[0].workspace.slug)
         return self.render_to_response({"memberships": memberships})
@@ -150,36 +154,11 @@ class TrunkRegisterView(WorkspaceMixin, FormView):
         return redirect("app:number_detail", self.workspace.slug, number.phone_number_uuid)
 
 
-def _display_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if value is None or value == "":
-        return "—"
-    return str(value)
-
-
-# A number's first history row lists every column; the page names only what identifies it.
-_NUMBER_CREATED_KEYS = ("number", "source", "country_code", "type", "location")
-# Shown in the "What" column already.
-_NOT_SHOWN_AS_CHANGE = {"channel"}
-
-
 def _event_rows(events: list[selectors.Event]) -> list[dict[str, Any]]:
-    """Events as the page shows them: agent names instead of UUIDs, secrets only as "changed"."""
+    """Events as the page shows them: each change as before -> after in words, secrets only as
+    "changed" (channels_app.event_display)."""
     rows = []
     for event in events:
-        changes = event.changes
-        if event.channel is None and "number" in changes:
-            changes = {key: changes[key] for key in _NUMBER_CREATED_KEYS if key in changes}
-        change_list = []
-        for key, value in changes.items():
-            if key in _NOT_SHOWN_AS_CHANGE:
-                continue
-            if key == "agent_uuid":
-                value = event.agent_name or value
-            change_list.append((fieldpaths.label(key), _display_value(value)))
         rows.append(
             {
                 "event": event,
@@ -189,7 +168,7 @@ def _event_rows(events: list[selectors.Event]) -> list[dict[str, Any]]:
                 "door_label": DOOR_LABELS.get(event.door, event.door or "—"),
                 "action_label": event.action.replace("_", " "),
                 "channel_label": CHANNEL_LABELS.get(event.channel, ""),
-                "change_list": change_list,
+                "change_list": change_lines(event),
             }
         )
     return rows
@@ -244,6 +223,7 @@ class NumberDetailView(NumberMixin, TemplateView):
             edge={
                 "address": settings.SIP_EDGE_PUBLIC_ADDRESS,
                 "transports": "UDP, TCP or TLS" if settings.SIP_EDGE_TLS_CERTIFICATE else "UDP or TCP",
+                "signalling": settings.SIP_SIGNALLING_ADDRESSES,
             },
             **kwargs,
         )

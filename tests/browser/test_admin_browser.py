@@ -92,7 +92,7 @@ def test_staff_register_find_reassign_and_bulk_import_in_the_admin(
     page.select_option("#id_agent", str(agents_a[1].pk))
     screenshot(page, "admin-reassign")
     page.click("#reassign-form input[type=submit]")
-    expect(page.locator(".messagelist")).to_contain_text("Reassigned +12025550143 (call) to A agent 2.")
+    expect(page.locator(".messagelist")).to_contain_text("Reassigned +1 202-555-0143 · Call to A agent 2.")
     expect(page).to_have_url(re.compile(rf"/admin/channels_app/phonenumber/{trunk.phone_number_id}/change/$"))
     trunk.refresh_from_db()
     assert trunk.agent == agents_a[1] and trunk.sip_password == MARKER_PASSWORD
@@ -100,7 +100,7 @@ def test_staff_register_find_reassign_and_bulk_import_in_the_admin(
     # The audit trail names the staff member and the admin door; the secrets only as "changed".
     page.click("a.historylink")
     expect(page.locator("#audit-trail")).to_contain_text("reassigned")
-    expect(page.locator("#audit-trail")).to_contain_text("sip.password: changed")
+    expect(page.locator("#audit-trail")).to_contain_text("SIP password: changed")
     screenshot(page, "admin-history")
 
     # Bulk import: three rows, the second with a bad gateway.

@@ -265,7 +265,8 @@ class SnapshotSerializer(serializers.Serializer):
     phone_number_uuid = serializers.UUIDField()
     number = schema_field(E164, source="e164")
     is_external = serializers.BooleanField()
-    source = schema_field(enum(Source.values))
+    # The example agrees with is_external (true in examples): an external number.
+    source = schema_field({**enum(Source.values), "example": Source.EXTERNAL.value})
     channels = SnapshotChannelsSerializer(source="*")
 
 
@@ -312,7 +313,8 @@ class PhoneNumberSerializer(serializers.Serializer):
     location = serializers.CharField(allow_blank=True)
     type = schema_field(enum(NumberType.values))
     is_external = serializers.BooleanField()
-    source = schema_field(enum(Source.values))
+    # The example agrees with is_external (true in examples): an external number.
+    source = schema_field({**enum(Source.values), "example": Source.EXTERNAL.value})
     status = schema_field(enum(NumberStatus.values))
     compliance = ComplianceSerializer(source="*")
     capabilities = CapabilitiesSerializer(source="*")

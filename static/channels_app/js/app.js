@@ -2,7 +2,7 @@
    - the register form shows call-only settings (direction, SIP) only when the channel is Call,
      and WhatsApp settings only when it is WhatsApp, and disables the others so they are not sent;
    - the default trunk name follows the number and channel typed (placeholder only);
-   - the copy button copies a newly created API token;
+   - copy buttons copy a newly created API token and the carrier panel's values;
    - an error summary takes focus so screen readers announce it and keyboard users start there;
    - "Check now" says it is checking and cannot be pressed twice while the check runs. */
 (function () {
@@ -75,26 +75,47 @@
     });
   }
 
+  function selectContents(element) {
+    if (typeof element.select === "function") {
+      element.focus();
+      element.select();
+      return;
+    }
+    var range = document.createRange();
+    range.selectNodeContents(element);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  // A copy button (`data-copy` names its source: an input, or an element whose text is the value;
+  // `data-copy-status` its live region, `data-copy-what` what it copies). Without script the
+  // button stays hidden and the value is plain selectable text.
   function enhanceCopyButton(button) {
     var source = document.querySelector(button.getAttribute("data-copy"));
-    var status = document.querySelector("[data-copy-status]");
+    var status = document.querySelector(button.getAttribute("data-copy-status") || "[data-copy-status]");
+    var what = button.getAttribute("data-copy-what") || "token";
     if (!source) {
       return;
     }
+    var label = button.textContent;
     button.hidden = false;
     button.addEventListener("click", function () {
-      copyText(source.value).then(
+      var text = source.value !== undefined ? source.value : source.textContent.trim();
+      copyText(text).then(
         function () {
           button.textContent = "Copied";
+          window.setTimeout(function () {
+            button.textContent = label;
+          }, 2000);
           if (status) {
-            status.textContent = "Token copied to the clipboard.";
+            status.textContent = what.charAt(0).toUpperCase() + what.slice(1) + " copied to the clipboard.";
           }
         },
         function () {
-          source.focus();
-          source.select();
+          selectContents(source);
           if (status) {
-            status.textContent = "Press Ctrl+C (or Cmd+C) to copy the selected token.";
+            status.textContent = "Press Ctrl+C (or Cmd+C) to copy the selected " + what + ".";
           }
         }
       );
