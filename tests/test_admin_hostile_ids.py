@@ -51,3 +51,18 @@ def test_hostile_ids_in_admin_addresses_never_answer_a_5xx(staff, trunk_a, purch
     print(f"[admin-ids] key {key!r}: {len(statuses)} addresses, 5xx {len(server_errors)}")
     assert server_errors == []
     assert (ChannelBinding.objects.count(), PhoneNumber.objects.count(), ApiToken.objects.count()) == before
+
+
+@pytest.mark.parametrize("changelist", [BINDINGS_URL, NUMBERS_URL, TOKENS_URL, "/admin/channels_app/agent/"])
+def test_a_search_longer_than_any_name_finds_nothing_and_says_so(staff, trunk_a, token_a, changelist):
+    # Some 60,000 bytes: more than SQLite's LIKE accepts as a pattern (it raised, a 500).
+    response = staff.get(changelist, {"q": "\u0800" * 20_000})
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == []
+    assert "A search of more than 255 characters finds nothing." in response.content.decode()
+
+
+def test_a_filter_with_more_digits_than_any_key_leads_back_to_the_list(staff, trunk_a):
+    response = staff.get(BINDINGS_URL, {"workspace": "9" * 40})
+    assert (response.status_code, response["Location"]) == (302, BINDINGS_URL)
+    assert "A filter in the address is not valid." in staff.get(BINDINGS_URL).content.decode()
