@@ -59,10 +59,19 @@ def test_a_search_longer_than_any_name_finds_nothing_and_says_so(staff, trunk_a,
     response = staff.get(changelist, {"q": "\u0800" * 20_000})
     assert response.status_code == 200
     assert list(response.context["cl"].result_list) == []
-    assert "A search of more than 255 characters finds nothing." in response.content.decode()
+    assert "A search of more than 255 characters, or with a NUL character, finds nothing." in response.content.decode()
 
 
-def test_a_filter_with_more_digits_than_any_key_leads_back_to_the_list(staff, trunk_a):
-    response = staff.get(BINDINGS_URL, {"workspace": "9" * 40})
+@pytest.mark.parametrize("value", ["9" * 40, "\x00", "ws\x00a"])
+def test_a_filter_no_database_can_take_leads_back_to_the_list(staff, trunk_a, value):
+    # More digits than any key overflow the driver; PostgreSQL refuses NUL in any text.
+    response = staff.get(BINDINGS_URL, {"workspace": value, "channel": "call"})
     assert (response.status_code, response["Location"]) == (302, BINDINGS_URL)
     assert "A filter in the address is not valid." in staff.get(BINDINGS_URL).content.decode()
+
+
+@pytest.mark.parametrize("changelist", [BINDINGS_URL, NUMBERS_URL, TOKENS_URL])
+def test_a_search_with_nul_is_answered_without_a_5xx(staff, trunk_a, changelist):
+    # PostgreSQL refuses NUL in a LIKE pattern; a search by number spelling reads digits only.
+    for search in ("call\x00", "\x00", "+1 234\x00567"):
+        assert staff.get(changelist, {"q": search}).status_code == 200

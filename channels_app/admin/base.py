@@ -180,8 +180,9 @@ class ChangeListMixin:
     "abc", "²" or a 30-digit number make that filter raise, a 500. Such a selection is refused
     with a message before any action sees it. A filter in the address (`?workspace=`) with a
     number beyond any key overflows the database driver when the query runs, after Django's own
-    check of lookups: it leads back to the plain list with a message. A search of thousands of
-    characters is more than SQLite's LIKE takes: it finds nothing, with a message.
+    check of lookups, and PostgreSQL refuses a NUL character in any text: either leads back to the
+    plain list with a message. A search of thousands of characters is more than SQLite's LIKE
+    takes, and one with NUL more than PostgreSQL takes: it finds nothing, with a message.
     """
 
     paginator = CappedCountPaginator
@@ -196,14 +197,17 @@ class ChangeListMixin:
             self.message_user(request, _("The selection is not valid. Select the rows again."), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
         query = request.GET
-        if any(_beyond_any_key(value) for name in query if name != SEARCH_VAR for value in query.getlist(name)):
+        filters = [value for name in query if name != SEARCH_VAR for value in query.getlist(name)]
+        if any(_beyond_any_key(value) or "\x00" in value for value in filters):
             self.message_user(request, _("A filter in the address is not valid."), messages.ERROR)
             return HttpResponseRedirect(request.path)
         return super().changelist_view(request, extra_context)
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
-        if len(search_term) > MAX_SEARCH:
-            message = _("A search of more than %(n)d characters finds nothing.") % {"n": MAX_SEARCH}
+        if len(search_term) > MAX_SEARCH or "\x00" in search_term:
+            message = _("A search of more than %(n)d characters, or with a NUL character, finds nothing.") % {
+                "n": MAX_SEARCH
+            }
             self.message_user(request, message, messages.WARNING)
             return queryset.none(), False
         return super().get_search_results(request, queryset, search_term)
