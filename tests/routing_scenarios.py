@@ -1,4 +1,4 @@
-"""One table of routing scenarios (contract §7) and the trunks they run against.
+"""One table of routing scenarios (docs/routing.md) and the trunks they run against.
 
 The same table drives the explainer tests (tests/test_routing_decision.py, the decision in
 Python) and the edge tests (tests/edge/, Kamailio with SIPp carriers and agents): both must reach

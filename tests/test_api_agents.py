@@ -1,4 +1,4 @@
-"""Agents: the list, SMS assign (rule 12) and call provisioning (rules 1-2)."""
+"""Agents: the list, SMS assign (sms-assign-replaces) and call provisioning."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""POST /api/v1/routing/explain: the shapes of contract §7, validation, scope and tenancy."""
+"""POST /api/v1/routing/explain: the shapes of docs/routing.md, validation, scope and tenancy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Management commands of contract §6: scriptable, exit 0 on success, non-zero with a clear message.
+"""Management commands (docs/operations.md): scriptable, exit 0 on success, non-zero with a clear message.
 
 seed_demo (idempotent, the contract's content), create_api_token (prints only the token),
 check_encryption and the channels_app.E001 system check (loud when keys cannot read what is stored).

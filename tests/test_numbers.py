@@ -1,4 +1,4 @@
-"""Rule 13: numbers in any common spelling resolve to one E.164 row; extensions, tel: URIs and
+"""Numbers in any common spelling resolve to one E.164 row; extensions, tel: URIs and
 national formats are refused with a message that says what was expected. Country, type and
 location of an external number come from the number itself."""
 

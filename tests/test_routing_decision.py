@@ -1,4 +1,4 @@
-"""The routing decision in Python (contract §7): every scenario of the shared table, the checks in
+"""The routing decision in Python (docs/routing.md): every scenario of the shared table, the checks in
 order, the explainer's tenancy, and the cost (a few indexed queries, flat in the inventory)."""
 
 from __future__ import annotations

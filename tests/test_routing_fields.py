@@ -1,4 +1,4 @@
-"""The routing fields of a call trunk (contract §7): `inbound_addresses`, `transport`,
+"""The routing fields of a call trunk (docs/routing.md): `inbound_addresses`, `transport`,
 `number_format`, through every door, with their rules, their audit trail and their index."""
 
 from __future__ import annotations

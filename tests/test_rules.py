@@ -1,6 +1,6 @@
-"""Rules 1-12 of the contract, both ways: the service answers with the rule's code (and field),
+"""The binding rules of docs/rules.md, both ways: the service answers with the rule's code (and field),
 and a direct ORM write that bypasses the service is stopped by the database's named constraint
-(full_clean() refuses it too, where it applies). Rule 13 lives in test_numbers.py.
+(full_clean() refuses it too, where it applies). `any-spelling` lives in test_numbers.py.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def a_trunk_row(trunk, **overrides) -> ChannelBinding:
     return ChannelBinding(**fields)
 
 
-# --- rule 1: one binding per (number, channel) -----------------------------------------------------
+# --- `one-binding-per-channel`: one binding per (number, channel) ----------------------------------
 
 
 def test_a_second_trunk_on_the_same_number_and_channel_is_refused(trunk_a, agents_a, workspace_a, command_actor):
@@ -104,7 +104,7 @@ def test_full_clean_refuses_a_second_binding_of_one_number_on_one_channel(trunk_
     assert "NUMBER_ALREADY_BOUND" in full_clean_codes(a_trunk_row(trunk_a, agent=agents_a[1]))
 
 
-# --- rule 2: an agent serves at most one number per channel ------------------------------------------
+# --- `one-number-per-agent-and-channel`: an agent serves at most one number per channel --------------
 
 
 def test_an_agent_serving_a_number_on_call_cannot_take_a_second_one(trunk_a, agent_a, workspace_a, command_actor):
@@ -143,7 +143,7 @@ def test_full_clean_refuses_a_second_number_for_one_agent_on_one_channel(trunk_a
     assert "AGENT_CHANNEL_IN_USE" in full_clean_codes(row)
 
 
-# --- rule 3: an external number is not in purchased inventory; another workspace's is unavailable -----
+# --- `one-workspace-per-number`: external numbers stay out of purchased inventory; another workspace's is taken
 
 
 def test_registering_a_purchased_number_of_the_workspace_is_refused(purchased_a, agent_a, workspace_a, command_actor):
@@ -187,7 +187,7 @@ def test_full_clean_refuses_one_number_in_two_workspaces(purchased_a, workspace_
     assert "NUMBER_UNAVAILABLE" in full_clean_codes(row)
 
 
-# --- rule 4: trunks take call and whatsapp; SMS only on purchased SMS-capable numbers ------------------
+# --- `trunk-channels`: trunks take call and whatsapp; SMS only on purchased SMS-capable numbers --------
 
 
 def test_sms_through_a_trunk_endpoint_is_refused_and_points_to_the_sms_endpoint(agent_a, workspace_a, command_actor):
@@ -278,7 +278,7 @@ def test_full_clean_refuses_an_sms_trunk_row_and_an_unknown_channel(trunk_a, age
     )
 
 
-# --- rule 5: name defaults to {channel}_trunk_{digits}; 1-255 characters ------------------------------
+# --- `default-trunk-name`: name defaults to {channel}_trunk_{digits}; 1-255 characters ----------------
 
 
 def test_a_trunk_without_a_name_gets_the_default_name(trunk_a, agents_a, workspace_a, command_actor):
@@ -333,7 +333,7 @@ def test_full_clean_refuses_a_trunk_row_without_a_name_or_with_a_long_one(trunk_
     )
 
 
-# --- rule 6: direction, call only, default both --------------------------------------------------------
+# --- `direction-on-calls`: direction, call only, default both ------------------------------------------
 
 
 def test_direction_defaults_to_both_on_call_and_is_null_on_whatsapp(agent_a, workspace_a, command_actor):
@@ -387,7 +387,7 @@ def test_full_clean_refuses_an_unknown_direction_and_one_on_whatsapp(trunk_a, ag
     )
 
 
-# --- rule 7: sip, call only, validated sub-fields, write-only secrets ------------------------------------
+# --- `sip-on-calls`: sip, call only, validated sub-fields, write-only secrets ----------------------------
 
 
 def test_sip_on_whatsapp_is_a_validation_error_on_sip(agent_a, workspace_a, command_actor):
@@ -517,7 +517,7 @@ def test_full_clean_refuses_sip_on_whatsapp_and_an_overlong_secret(trunk_a, agen
     assert MARKER_USERNAME not in str(excinfo.value)
 
 
-# --- rule 8: update merges sip, replaces settings, keeps what is omitted ---------------------------------
+# --- `update-merges`: update merges sip, replaces settings, keeps what is omitted ------------------------
 
 
 def test_update_keeps_every_omitted_field(trunk_a, workspace_a, command_actor):
@@ -637,7 +637,7 @@ def test_a_purchased_number_binding_is_not_a_trunk(purchased_a, agent_a, workspa
         )
 
 
-# --- rule 9: assign changes only the agent ----------------------------------------------------------------
+# --- `assign-changes-the-agent-only`: assign changes only the agent ---------------------------------------
 
 
 def test_assign_changes_only_the_agent(trunk_a, agents_a, workspace_a, command_actor):
@@ -719,7 +719,7 @@ def test_staff_reassign_of_a_purchased_binding_follows_rule_2(
     assert purchased_a.bindings.get().agent == agents_a[2]
 
 
-# --- rule 10: delete one binding; the external number leaves with its last ------------------------------
+# --- `last-trunk-takes-the-number`: delete one binding; the external number leaves with its last --------
 
 
 def test_deleting_one_of_two_trunks_keeps_the_number(trunk_a, agents_a, workspace_a, command_actor):
@@ -757,7 +757,7 @@ def test_unbinding_a_purchased_number_keeps_it_in_the_inventory(purchased_a, age
     assert counts() == (1, 0)
 
 
-# --- rule 11: release purchased numbers only ----------------------------------------------------------------
+# --- `release-purchased-only`: release purchased numbers only -----------------------------------------------
 
 
 def test_releasing_a_purchased_number_removes_it_and_its_bindings(purchased_a, agents_a, workspace_a, command_actor):
@@ -794,7 +794,7 @@ def test_another_workspaces_number_cannot_be_released(purchased_a, workspace_b, 
     assert counts() == (1, 0)
 
 
-# --- rule 12: SMS assign replaces the agent's SMS binding --------------------------------------------------
+# --- `sms-assign-replaces`: SMS assign replaces the agent's SMS binding ------------------------------------
 
 
 @pytest.fixture

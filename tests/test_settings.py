@@ -1,4 +1,4 @@
-"""Settings from the environment (contract §6), checked in a fresh process with a clean environment:
+"""Settings from the environment (docs/deployment.md), checked in a fresh process with a clean environment:
 production refuses to start without its secrets; development generates them once and reuses them.
 """
 

@@ -25,7 +25,7 @@ REASONS: dict[str, tuple[int, str]] = {
     "DECISION_UNAVAILABLE": (503, "Decision Unavailable"),
 }
 
-# The checks, in the order they are made (contract §7).
+# The checks, in the order they are made (docs/routing.md).
 INBOUND_CHECKS = ("source_address", "number", "direction", "agent")
 OUTBOUND_CHECKS = ("source_address", "number", "direction", "destination", "gateway")
 

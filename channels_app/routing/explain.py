@@ -1,4 +1,4 @@
-"""The explainer: what the edge would do with a call, for a workspace (contract §7).
+"""The explainer: what the edge would do with a call, for a workspace (docs/routing.md).
 
 `explain` takes the inputs of `POST /api/v1/routing/explain` (and of the pages' "Why would this
 call fail?" forms) as they are sent, refuses malformed ones with VALIDATION_ERROR on their field

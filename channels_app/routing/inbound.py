@@ -1,4 +1,4 @@
-"""The inbound decision (carrier -> agent), contract §7: first refusal that applies, else relay.
+"""The inbound decision (carrier -> agent): first refusal that applies, else relay.
 
 1. the source S is inside no trunk's `inbound_addresses` in the whole installation:
    403 SOURCE_NOT_ALLOWED (unknown sources learn nothing about which numbers exist);

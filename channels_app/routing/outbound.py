@@ -1,4 +1,4 @@
-"""The outbound decision (agent -> carrier), contract §7: first refusal that applies, else relay.
+"""The outbound decision (agent -> carrier): first refusal that applies, else relay.
 
 1. the source is not one of the platform's media servers (AGENT_SOURCE_ADDRESSES):
    403 SOURCE_NOT_ALLOWED (the explainer skips this check: it asks about a call the platform

@@ -1,6 +1,6 @@
 """How numbers are written on the wire: what the edge reads from a carrier, and writes to one.
 
-Reading is lenient (contract §7): a called user U names a number when U is its E.164 form
+Reading is lenient (docs/routing.md): a called user U names a number when U is its E.164 form
 (`+14155550100`), its E.164 digits without `+` (`14155550100`) or its national form
 (`4155550100`; with the national prefix 0 too, `02071838750` for +44 20 7183 8750), whatever the
 trunk's `number_format` says. Writing follows the trunk's `number_format` exactly. No Django here.

@@ -1,4 +1,4 @@
-"""The test call (contract §7) against SIPp gateways on 127.0.0.x: digest answered, CANCEL at the
+"""The test call against SIPp gateways on 127.0.0.x: digest answered, CANCEL at the
 first ring, BYE after an answer, failover, refused credentials; the destination, direction,
 transport and rate-limit rules; the report never holds a credential. Through the service, the
 API, the self-serve page and the admin."""

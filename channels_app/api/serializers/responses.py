@@ -362,7 +362,7 @@ class HealthSerializer(serializers.Serializer):
     encryption = serializers.CharField()
 
 
-# --- routing (contract §7) -----------------------------------------------------------------------
+# --- routing -----------------------------------------------------------------------------------
 
 
 class RoutingStepSerializer(serializers.Serializer):

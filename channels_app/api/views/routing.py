@@ -29,7 +29,7 @@ class RoutingExplainView(ApiView):
         responses={200: s.RoutingDecisionEnvelope, **errors(*WITH_BODY)},
     )
     def post(self, request):
-        # Every POST takes an Idempotency-Key (contract §3); a replay answers what was explained then.
+        # Every POST takes an Idempotency-Key (docs/api.md); a replay answers what was explained then.
         return idempotency.run(self, request, self._explain)
 
     def _explain(self):
