@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from typing import IO, Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from channels_app import fieldpaths, import_agents, services
+from channels_app import fieldpaths, import_agents, inputs, services
 from channels_app.audit import Actor
 from channels_app.errors import DomainError
 from channels_app.models import Workspace
@@ -295,11 +294,9 @@ def _register_kwargs(row: Row) -> dict[str, Any]:
     raw_settings = cells.get("additional_settings")
     if raw_settings:
         try:
-            kwargs["additional_settings"] = json.loads(raw_settings)
-        except ValueError:
-            row.errors.append(
-                RowError("additional_settings", "VALIDATION_ERROR", _('Must be a JSON object, e.g. {"region": "eu"}.'))
-            )
+            kwargs["additional_settings"] = inputs.parse_json(raw_settings)
+        except inputs.InputError as exc:
+            row.errors.append(RowError("additional_settings", "VALIDATION_ERROR", exc.message))
     return kwargs
 
 

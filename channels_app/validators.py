@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from channels_app import inputs
 from channels_app.models import Direction, NumberFormat, Transport
 from channels_app.routing import addresses
 
@@ -37,14 +38,15 @@ def clean_text(value: Any, field: str, errors: Errors, *, allow_blank: bool = Fa
     if not isinstance(value, str):
         _add(errors, field, _("Must be a string."))
         return None
-    if "\x00" in value:
-        _add(errors, field, _("Must not contain NUL characters."))
+    if len(value) > MAX_TEXT:
+        _add(errors, field, _("At most %(n)d characters.") % {"n": MAX_TEXT})
+        return None
+    problem = inputs.text_problem(value)
+    if problem:
+        _add(errors, field, problem)
         return None
     if not allow_blank and not value.strip():
         _add(errors, field, _("Must not be blank."))
-        return None
-    if len(value) > MAX_TEXT:
-        _add(errors, field, _("At most %(n)d characters.") % {"n": MAX_TEXT})
         return None
     return value
 
@@ -83,12 +85,12 @@ def clean_host(value: str, field: str, errors: Errors) -> str | None:
 
 
 def clean_port(value: Any, errors: Errors) -> str | None:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-        _add(errors, "sip.port", _("Must be a whole number from 1 to 65535."))
+    """1-65535, as a JSON number or as ASCII digits (a form's or a CSV cell's text)."""
+    try:
+        return str(inputs.whole_number(value, minimum=1, maximum=65535))
+    except inputs.InputError as exc:
+        _add(errors, "sip.port", exc.message)
         return None
-    return str(value)
 
 
 def clean_choice(value: Any, field: str, choices: list[str], errors: Errors) -> str | None:
@@ -144,6 +146,19 @@ def clean_sip(value: Any, errors: Errors) -> dict[str, Any]:
 def clean_additional_settings(value: Any, errors: Errors) -> dict | None:
     if not isinstance(value, dict):
         _add(errors, "additional_settings", _('Must be a JSON object, e.g. {"region": "eu"}.'))
+        return None
+    # A value handed over already parsed (a service called directly) is bounded like parsed text,
+    # before json.dumps recurses into it.
+    if inputs.value_depth(value) > inputs.MAX_JSON_DEPTH:
+        _add(
+            errors,
+            "additional_settings",
+            _("JSON is nested more than %(n)d levels deep.") % {"n": inputs.MAX_JSON_DEPTH},
+        )
+        return None
+    problem = inputs.storable_problem(value)
+    if problem:
+        _add(errors, "additional_settings", problem)
         return None
     try:
         size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))

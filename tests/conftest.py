@@ -166,3 +166,13 @@ def trunk_a(workspace_a, agent_a, command_actor):
         channel="call",
         sip={"gateway": "sip.example.com", "username": MARKER_USERNAME, "password": MARKER_PASSWORD},
     )
+
+
+@pytest.fixture
+def log_watch(caplog):
+    """Every log record of the test, django.request's included (tests/hostile_values.LogWatch)."""
+    from tests.hostile_values import LogWatch
+
+    watch = LogWatch(caplog)
+    yield watch
+    watch.close()

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import construct_change_message, unquote
+from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import router, transaction
@@ -32,6 +33,12 @@ DEFAULT_COUNT_CAP = 10_000
 # A primary key as the changelist's checkboxes send it: ASCII digits that fit a 64-bit integer.
 # (`int()` also reads the decimal digits of every script, "\u0665" -> 5; the database refuses more digits.)
 PRIMARY_KEY = re.compile(r"[0-9]{1,18}")
+MAX_SEARCH = 255  # characters of a changelist search: a number in any spelling, a name, a token prefix
+
+
+def _beyond_any_key(value: str) -> bool:
+    """ASCII digits too many for a 64-bit key: no row has it, and the driver cannot even send it."""
+    return value.isascii() and value.isdigit() and not PRIMARY_KEY.fullmatch(value)
 
 
 def admin_actor(request: HttpRequest) -> Actor:
@@ -187,7 +194,11 @@ class ChangeListMixin:
 
     Django's action machinery filters `pk__in` the posted `_selected_action` values as they are:
     "abc", "²" or a 30-digit number make that filter raise, a 500. Such a selection is refused
-    with a message before any action sees it.
+    with a message before any action sees it. A filter in the address (`?workspace=`) with a
+    number beyond any key overflows the database driver when the query runs, after Django's own
+    check of lookups, and PostgreSQL refuses a NUL character in any text: either leads back to the
+    plain list with a message. A search of thousands of characters is more than SQLite's LIKE
+    takes, and one with NUL more than PostgreSQL takes: it finds nothing, with a message.
     """
 
     paginator = CappedCountPaginator
@@ -201,7 +212,21 @@ class ChangeListMixin:
         if not all(PRIMARY_KEY.fullmatch(value) for value in selected):
             self.message_user(request, _("The selection is not valid. Select the rows again."), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
+        query = request.GET
+        filters = [value for name in query if name != SEARCH_VAR for value in query.getlist(name)]
+        if any(_beyond_any_key(value) or "\x00" in value for value in filters):
+            self.message_user(request, _("A filter in the address is not valid."), messages.ERROR)
+            return HttpResponseRedirect(request.path)
         return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        if len(search_term) > MAX_SEARCH or "\x00" in search_term:
+            message = _("A search of more than %(n)d characters, or with a NUL character, finds nothing.") % {
+                "n": MAX_SEARCH
+            }
+            self.message_user(request, message, messages.WARNING)
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -15,9 +15,11 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.utils.translation import gettext_lazy as _
 
 from channels_app import channel_settings as settings_doc
-from channels_app import selectors, services
+from channels_app import services
 from channels_app.admin.base import PRIMARY_KEY, ServiceForm
-from channels_app.models import Agent, Channel, Direction, NumberFormat, TokenScope, Transport, Workspace
+from channels_app.admin.fields import AgentChoiceField, JSONObjectField
+from channels_app.inputs import AmountField, WholeNumberField
+from channels_app.models import Channel, Direction, NumberFormat, TokenScope, Transport, Workspace
 from channels_app.routing.addresses import split_text
 from channels_app.services.whatsapp import WHATSAPP_KEYS
 from channels_app.validators import CREDENTIAL_KEYS
@@ -78,56 +80,6 @@ def secret_input(label: str) -> forms.CharField:
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=KEEP_HELP,
     )
-
-
-class JSONObjectField(forms.JSONField):
-    """JSON typed in a textarea; empty means "not given" (shown empty, not as `null`)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3}))
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        return "" if value is None else super().prepare_value(value)
-
-
-class AgentSelect(forms.Select):
-    """Agents grouped by workspace; each option names its workspace for the page's filter script."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.workspace_of: dict[str, str] = {}
-
-    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
-        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
-        workspace_id = self.workspace_of.get(str(value))
-        if workspace_id:
-            option["attrs"]["data-workspace"] = workspace_id
-        return option
-
-
-class AgentChoiceField(forms.ChoiceField):
-    """Pick an agent; the agents are listed per workspace (or of one workspace only)."""
-
-    widget = AgentSelect
-
-    def set_agents(self, *, workspace: Workspace | None = None) -> None:
-        if workspace is not None:
-            agents = selectors.agent_list(workspace=workspace).select_related("workspace")
-        else:
-            agents = Agent.objects.select_related("workspace").order_by("workspace__name", "name", "id")
-        groups: dict[str, list[tuple[str, str]]] = {}
-        workspace_of: dict[str, str] = {}
-        for agent in agents:
-            groups.setdefault(agent.workspace.name, []).append((str(agent.pk), agent.name))
-            workspace_of[str(agent.pk)] = str(agent.workspace_id)
-        self.choices = [("", "---------"), *groups.items()]
-        self.widget.workspace_of = workspace_of
-
-    def clean(self, value: Any) -> Agent | None:
-        value = super().clean(value)
-        return Agent.objects.filter(pk=value).first() if value else None
 
 
 def whatsapp_id_input(label: str) -> forms.CharField:
@@ -347,17 +299,17 @@ class NumberSettingsForm(ServiceForm):
     """A number's channel settings: services.number_update_settings with what changed only."""
 
     voice_enabled = forms.BooleanField(required=False, label=_("Voice enabled"))
-    voice_channel_limit = forms.IntegerField(required=False, label=_("Voice channel limit"))
+    voice_channel_limit = WholeNumberField(required=False, label=_("Voice channel limit"))
     voice_whitelisted_destinations = forms.CharField(
         required=False, label=_("Voice destinations"), help_text=_("ISO country codes, e.g. US, CA, GB.")
     )
     sms_enabled = forms.BooleanField(required=False, label=_("SMS enabled"))
-    sms_channel_limit = forms.IntegerField(required=False, label=_("SMS channel limit"))
+    sms_channel_limit = WholeNumberField(required=False, label=_("SMS channel limit"))
     sms_whitelisted_destinations = forms.CharField(
         required=False, label=_("SMS destinations"), help_text=_("ISO country codes, e.g. US, CA, GB.")
     )
     inbound_enabled = forms.BooleanField(required=False, label=_("Inbound enabled"))
-    inbound_channel_limit = forms.IntegerField(required=False, label=_("Inbound channel limit"))
+    inbound_channel_limit = WholeNumberField(required=False, label=_("Inbound channel limit"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -399,7 +351,7 @@ class PurchasedNumberForm(ServiceForm):
     fax = forms.BooleanField(required=False)
     emergency = forms.BooleanField(required=False)
     local_calling = forms.BooleanField(required=False, initial=True)
-    monthly_fee = forms.DecimalField(max_digits=8, decimal_places=2, min_value=0, initial=Decimal("1.15"))
+    monthly_fee = AmountField(max_digits=8, decimal_places=2, min_value=0, initial=Decimal("1.15"))
     currency = forms.CharField(max_length=3, initial="USD")
 
     CAPABILITIES = ("voice", "sms", "mms", "fax", "emergency", "local_calling")

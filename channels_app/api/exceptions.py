@@ -26,6 +26,7 @@ from channels_app.fields import CredentialDecryptionError
 
 from .authentication import INVALID_DETAILS, INVALID_MESSAGE, MISSING_DETAILS, MISSING_MESSAGE
 from .envelope import error_body
+from .parsers import JSONLimitExceeded
 
 logger = logging.getLogger("channels_app.api")
 
@@ -96,6 +97,8 @@ def _response_for(exc: Exception) -> Response:
         return _respond("METHOD_NOT_ALLOWED", "Method not allowed", str(exc.detail))
     if isinstance(exc, drf.UnsupportedMediaType):
         return _respond("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type", "Send the body as application/json.")
+    if isinstance(exc, JSONLimitExceeded):
+        return _respond("INVALID_JSON", "Invalid JSON", str(exc.detail))
     if isinstance(exc, drf.ParseError):
         return _respond("INVALID_JSON", "Invalid JSON", "The request body is not valid JSON.")
     if isinstance(exc, RequestDataTooBig):

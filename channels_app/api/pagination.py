@@ -7,27 +7,28 @@ inventory counters (selectors.sql.NumberListing), so no request counts a workspa
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.core.paginator import EmptyPage, Paginator
 from rest_framework.request import Request
 
+from channels_app import inputs
 from channels_app.errors import ValidationFailed
 
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 100
-_WHOLE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")  # ASCII digits only: int() reads other scripts too
+MAX_PAGE = 999_999_999
 
 
 def _positive_int(query: Any, name: str, default: int, errors: dict[str, list[str]]) -> int:
     raw = query.get(name)
     if raw is None:
         return default
-    if not _WHOLE_NUMBER.fullmatch(raw):
-        errors[name] = ["Must be a whole number, 1 or more."]
+    try:
+        return inputs.whole_number(raw, minimum=1, maximum=MAX_PAGE, message="Must be a whole number, 1 or more.")
+    except inputs.InputError as exc:
+        errors[name] = [exc.message]
         return default
-    return int(raw)
 
 
 def page_params(query: Any) -> tuple[int, int]:

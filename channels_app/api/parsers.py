@@ -1,32 +1,42 @@
-"""JSON bodies that can be stored: text must be valid Unicode (no lone surrogates from `\\ud800`)."""
+"""JSON bodies read through the one bounded JSON path (`channels_app.inputs.parse_json`).
+
+DRF's own parser hands the stream to `json.load`, which recurses once per nesting level and raises
+`RecursionError` (a 500 and a long traceback per request) near 1,000 levels, and which accepts
+escaped lone surrogates (`"\\ud800"`) that no database can store. Here the body is read up to the
+size limit, its nesting is counted before anything recurses, and only storable text comes out;
+every refusal is a `ParseError`, which the API answers as 400 `INVALID_JSON`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, get_encoding
+
+from channels_app import inputs
 
 
-def _storable(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_storable(key) and _storable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_storable(item) for item in value)
-    return True
+class JSONLimitExceeded(ParseError):
+    """Valid-looking JSON beyond the API's bounds (depth, size): its detail says which."""
 
 
 class StrictJSONParser(JSONParser):
-    """DRF's JSON parser (strict: no NaN), refusing escaped lone surrogates as invalid JSON text."""
+    """Strict (no NaN), bounded (depth and size) JSON, refusing text that cannot be stored."""
+
+    max_bytes = inputs.MAX_JSON_BYTES
 
     def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        if not _storable(data):
-            raise ParseError("JSON text must be valid Unicode.")
-        return data
+        encoding = get_encoding(parser_context or {})  # text codecs only (no bz2_codec bombs)
+        raw = stream.read(self.max_bytes + 1) if stream is not None else b""
+        if len(raw) > self.max_bytes:
+            raise JSONLimitExceeded(f"The request body is larger than {self.max_bytes // 1024} KiB.")
+        try:
+            text = raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            raise ParseError("The request body is not valid UTF-8.") from None
+        depth = inputs.json_depth_problem(text)
+        if depth:
+            raise JSONLimitExceeded(depth)
+        try:
+            return inputs.parse_json(text, max_bytes=self.max_bytes)
+        except inputs.InputError as exc:
+            raise ParseError(exc.message) from None

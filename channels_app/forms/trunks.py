@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from channels_app import numbers
+from channels_app import inputs, numbers
 from channels_app.models import Channel, ChannelBinding, Direction, NumberFormat, Transport, Workspace
 from channels_app.routing.addresses import split_text
 from channels_app.routing.models import DEFAULT_NUMBER_FORMAT, DEFAULT_TRANSPORT
@@ -34,17 +34,12 @@ def _secret_input(**attrs: str) -> forms.PasswordInput:
 
 
 def parse_json_text(text: str) -> Any:
-    """JSON text -> value; the service decides whether the value is acceptable (an object...)."""
+    """JSON text -> value, through the bounded JSON path (depth and size limited while parsing);
+    the service decides whether the value is acceptable (an object...)."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise forms.ValidationError(
-            _("This is not valid JSON (line %(line)d, column %(column)d: %(reason)s)."),
-            params={"line": exc.lineno, "column": exc.colno, "reason": exc.msg},
-            code="invalid_json",
-        ) from exc
-    except RecursionError as exc:
-        raise forms.ValidationError(_("This JSON is nested too deeply."), code="invalid_json") from exc
+        return inputs.parse_json(text)
+    except inputs.InputError as exc:
+        raise forms.ValidationError(exc.message, code="invalid_json") from None
 
 
 def agent_choices(agents) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from channels_app import channel_settings as settings_doc
-from channels_app import numbers
+from channels_app import inputs, numbers
 from channels_app.audit import Actor, mark
 from channels_app.errors import DomainError, ValidationFailed, phone_number_not_found
 from channels_app.models import ChannelBinding, PhoneNumber, Source, Workspace
@@ -159,7 +159,10 @@ def _purchased_capabilities(capabilities: Any, errors: dict[str, list[str]]) -> 
 def _monthly_fee(value: Any, errors: dict[str, list[str]]) -> Decimal:
     """A finite, non-negative amount (digits and places are then checked by the model field)."""
     try:
-        fee = Decimal(str(value).strip()) if not isinstance(value, bool) else Decimal("NaN")
+        if isinstance(value, bool) or (isinstance(value, str) and not inputs.is_ascii_amount(value)):
+            fee = Decimal("NaN")  # Decimal() reads every script's digits, and exponents
+        else:
+            fee = Decimal(str(value).strip())
     except ArithmeticError:
         fee = Decimal("NaN")
     if not fee.is_finite() or fee < 0:

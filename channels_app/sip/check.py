@@ -81,6 +81,7 @@ class GatewayResult:
     rtt_ms: float | None = None  # first OPTIONS transmission to its final answer
     attempts: int = 0  # OPTIONS transmissions (retransmissions included)
     register: dict[str, Any] | None = None  # {status_line, rtt_ms, attempts}, None when not tried
+    malformed_datagrams: int = 0  # unreadable datagrams from the peer, ignored (never a failure)
     message: str = ""
     phase: str = field(default="dns", repr=False)
 
@@ -216,22 +217,33 @@ def _check_gateway(
             result.message = f"Cannot send to {where} ({type(exc).__name__})."
             return result
         peer = _Peer(sock=sock, gateway=gateway, deadline=deadline)
-        options = peer.send("OPTIONS", f"sip:{message.hostport(gateway.host, gateway.port)}", cseq=1)
-        result.attempts = options.attempts
-        if not options.answered:
-            result.message = _silence(options, where, deadline.seconds)
-            return result
-        assert options.response is not None
-        result.status_line = _status_line(credentials, options.response)
-        result.rtt_ms = options.rtt_ms
-        if credentials is None:
-            result.status = HealthStatus.REACHABLE
-            result.message = (
-                f"{where} answered OPTIONS ({result.status_line}). A username and a password are not both "
-                "stored, so no credentials were verified."
-            )
-            return result
-        return _register(peer, credentials, result)
+        try:
+            return _options_then_register(peer, credentials, result, where)
+        finally:
+            result.malformed_datagrams = peer.malformed
+
+
+def _options_then_register(
+    peer: _Peer, credentials: Credentials | None, result: GatewayResult, where: str
+) -> GatewayResult:
+    """OPTIONS, then REGISTER when credentials are stored."""
+    gateway, deadline = peer.gateway, peer.deadline
+    options = peer.send("OPTIONS", f"sip:{message.hostport(gateway.host, gateway.port)}", cseq=1)
+    result.attempts = options.attempts
+    if not options.answered:
+        result.message = _silence(options, where, deadline.seconds)
+        return result
+    assert options.response is not None
+    result.status_line = _status_line(credentials, options.response)
+    result.rtt_ms = options.rtt_ms
+    if credentials is None:
+        result.status = HealthStatus.REACHABLE
+        result.message = (
+            f"{where} answered OPTIONS ({result.status_line}). A username and a password are not both "
+            "stored, so no credentials were verified."
+        )
+        return result
+    return _register(peer, credentials, result)
 
 
 @dataclass
@@ -243,6 +255,7 @@ class _Peer:
     deadline: Deadline
     call_id: str = field(default_factory=message.new_call_id)
     from_tag: str = field(default_factory=message.new_tag)
+    malformed: int = 0  # unreadable datagrams ignored over all transactions
 
     def send(
         self,
@@ -273,7 +286,9 @@ class _Peer:
         def matches(response: message.Response) -> bool:
             return response.call_id == self.call_id and response.cseq == (cseq, method) and response.branch == branch
 
-        return exchange(self.sock, payload, matches=matches, deadline=self.deadline)
+        answer = exchange(self.sock, payload, matches=matches, deadline=self.deadline)
+        self.malformed += answer.malformed
+        return answer
 
 
 @sensitive_variables("credentials", "authorization")

@@ -28,7 +28,8 @@ _COMPACT = {
     "o": "event",
     "s": "subject",
 }
-_STATUS_LINE = re.compile(r"^SIP/2\.0\s+([1-6]\d\d)(?:\s+(.*))?$")
+_STATUS_LINE = re.compile(r"^SIP/2\.0\s+([1-6][0-9][0-9])(?:\s+(.*))?$")  # ASCII digits: \d is every script's
+_CSEQ = re.compile(r"([0-9]{1,10})\s+([A-Za-z]{1,32})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Characters allowed unescaped in the user part of a SIP URI (RFC 3261 §25.1).
 _USER_SAFE = "-_.!~*'()&=+$,;?/"
@@ -140,11 +141,17 @@ class Response:
 
     @property
     def cseq(self) -> tuple[int, str] | None:
-        raw = self.first("cseq")
-        parts = raw.split() if raw else []
-        if len(parts) != 2 or not parts[0].isdigit():
+        """(number, method), or None when the header is missing or malformed (`¹ OPTIONS`: the
+        superscript passes `str.isdigit()` but not `int()`, so only ASCII digits are read)."""
+        match = _CSEQ.fullmatch((self.first("cseq") or "").strip())
+        if match is None:
             return None
-        return int(parts[0]), parts[1].upper()
+        return int(match.group(1)), match.group(2).upper()
+
+    @property
+    def well_formed(self) -> bool:
+        """Whether this response names the transaction it answers (Call-ID, CSeq, Via branch)."""
+        return bool(self.call_id) and self.cseq is not None and self.branch is not None
 
     @property
     def to_tag(self) -> str | None:

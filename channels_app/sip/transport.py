@@ -47,6 +47,7 @@ class Exchange:
     rtt_ms: float | None = None
     error: str | None = None  # "timeout", "port_unreachable", "network_error"
     detail: str = ""
+    malformed: int = 0  # datagrams ignored because they are not a readable SIP response
 
     @property
     def answered(self) -> bool:
@@ -78,6 +79,7 @@ def exchange(
     next_send = first_sent
     attempts = 0
     provisional = False
+    malformed = 0
     while True:
         now = deadline.now()
         if now >= next_send:
@@ -92,7 +94,7 @@ def exchange(
         wait = min(next_send - deadline.now(), deadline.remaining())
         if wait <= 0:
             if deadline.expired:
-                return Exchange(response=None, attempts=attempts, error="timeout")
+                return Exchange(response=None, attempts=attempts, error="timeout", malformed=malformed)
             continue
         sock.settimeout(wait)
         try:
@@ -101,16 +103,23 @@ def exchange(
             continue
         except OSError as exc:
             return _network_failure(exc, attempts)
-        response = parse_response(data)
-        if response is None or not matches(response):
-            continue  # a stray datagram or a late answer to an earlier transaction
+        try:
+            response = parse_response(data)
+            readable = response is not None and response.well_formed
+        except ValueError:  # belt and braces: whatever a peer sends, one datagram never ends the check
+            response, readable = None, False
+        if not readable:
+            malformed += 1  # junk, a request, or a response without a readable Call-ID, CSeq or Via
+            continue
+        if not matches(response):
+            continue  # a late answer to an earlier transaction
         if not response.is_final:
             if not provisional:  # RFC 3261 §17.1.2.2: from now on retransmit every T2
                 provisional = True
                 next_send = deadline.now() + T2
             continue
         rtt_ms = round((deadline.now() - first_sent) * 1000, 1)
-        return Exchange(response=response, attempts=attempts, rtt_ms=rtt_ms)
+        return Exchange(response=response, attempts=attempts, rtt_ms=rtt_ms, malformed=malformed)
 
 
 def _network_failure(exc: OSError, attempts: int) -> Exchange:

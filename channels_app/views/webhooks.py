@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from channels_app import inputs
 from channels_app.selectors.whatsapp import trunk_for_webhook
 from channels_app.services.delivery import messages_receive
 from channels_app.whatsapp import payload, signatures
@@ -57,7 +58,7 @@ def _verify(request: HttpRequest, binding) -> HttpResponse:
 def _receive(request: HttpRequest, binding) -> HttpResponse:
     limit = settings.WHATSAPP_WEBHOOK_MAX_BYTES
     announced = request.META.get("CONTENT_LENGTH") or "0"
-    if not announced.isascii() or not announced.isdigit() or int(announced) > limit:
+    if not inputs.is_ascii_digits(announced, max_length=18) or int(announced) > limit:
         return _text(413, "Body too large.")
     body = request.read(limit + 1)  # the raw bytes the signature covers, never request.body's limit
     if len(body) > limit:

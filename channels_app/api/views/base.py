@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from channels_app import selectors, services
+from channels_app import inputs, selectors, services
 from channels_app.audit import Actor, Door
 from channels_app.errors import DomainError, NotFound, ValidationFailed
 from channels_app.models import PhoneNumber, Workspace
@@ -110,7 +110,7 @@ class ApiView(APIView):
         """The JSON object sent; anything else is INVALID_JSON (415 when no Content-Type is given)."""
         request = self.request
         length = request.META.get("CONTENT_LENGTH") or "0"
-        has_body = length.isascii() and length.isdigit() and int(length) > 0
+        has_body = inputs.is_ascii_digits(length, max_length=18) and int(length) > 0
         if has_body and not request.META.get("CONTENT_TYPE"):
             raise drf_exceptions.UnsupportedMediaType("")
         data = request.data
