@@ -67,6 +67,10 @@ class DomainError(Exception):
         self.field = field
         self.details = str(details) if details is not None else self.message
         self.fields = fields
+        # The refusals this one stands for (`all-at-once`): itself, or each of `combined`'s.
+        self.parts: list[DomainError] = [self]
+        # The number a conflict is about, when the door may show it (always this workspace's).
+        self.holder = None
 
     @property
     def status(self) -> int:
@@ -107,6 +111,35 @@ class ValidationFailed(DomainError):
     @classmethod
     def single(cls, field: str, message: str) -> ValidationFailed:
         return cls({field: [str(message)]})
+
+
+def combined(errors: list[DomainError]) -> DomainError:
+    """Several refusals of one request as one (`all-at-once`): every message under its field.
+
+    With a validation error among them the whole is a VALIDATION_ERROR (the request cannot be
+    read as it is); otherwise the first refusal's code stands, in the order of the rules, and
+    `fields` lists every refusal. One refusal is returned as it is.
+    """
+    if len(errors) == 1:
+        return errors[0]
+    ordered = sorted(errors, key=lambda error: error.code != "VALIDATION_ERROR")
+    fields: dict[str, list[str]] = {}
+    for error in ordered:
+        for path, message in error.messages():
+            fields.setdefault(path or "non_field_errors", []).append(message)
+    first = ordered[0]
+    if first.code == "VALIDATION_ERROR":
+        whole: DomainError = ValidationFailed(fields)
+    else:
+        whole = DomainError(first.code, first.message, field=first.field, details=first.details, fields=fields)
+    whole.parts = [part for error in ordered for part in error.parts]
+    return whole
+
+
+def raise_all(errors: list[DomainError]) -> None:
+    """Raise every refusal gathered so far at once, if there is any."""
+    if errors:
+        raise combined(errors)
 
 
 class NotFound(DomainError):

@@ -9,7 +9,9 @@ between these names is here, and nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -88,6 +90,7 @@ FIELDS: tuple[FieldPath, ...] = (
     FieldPath("type", "type", None, "type", _("Type")),
     FieldPath("scope", "scope", None, "scope", _("Access")),
     FieldPath("expires_at", "expires_at", None, "expires_at", _("Expires")),
+    FieldPath("default_region", "default_region", None, "default_region", _("Default country")),
 )
 
 BY_PATH = {field.path: field for field in FIELDS}
@@ -128,14 +131,37 @@ def label(path: str) -> str:
     return str(field.label) if field else path.replace("_", " ").replace(".", " ").capitalize()
 
 
-def add_domain_error(form: forms.BaseForm, exc: DomainError, *, aliases: dict[str, str] | None = None) -> None:
+def add_domain_error(
+    form: forms.BaseForm, exc: DomainError, *, aliases: dict[str, str] | None = None, only_new: bool = False
+) -> None:
     """Show a service's refusal on a form (self-serve and admin): each message next to the field
     it names, the rest on top of the form. A message about a field the form does not show says
-    which field it is about. `aliases` maps a path to a form field the table does not know."""
+    which field it is about. `aliases` maps a path to a form field the table does not know.
+    `only_new` leaves out messages about fields the form refused already (the service saw
+    them as not given, which says nothing new)."""
+    refused = set(form.errors) if only_new else set()
     for path, message in exc.messages():
         target = (aliases or {}).get(path or "") or (form_field(path) if path else None)
+        if target in refused:
+            continue
         if target not in form.fields:
             if path not in WHOLE_INPUT:
                 message = f"{label(path)}: {message}"
             target = None
         form.add_error(target, ValidationError(message, code=exc.code))
+
+
+def add_dry_run_errors(form: forms.BaseForm, write: Callable[[], Any], **options: Any) -> DomainError | None:
+    """`all-at-once` on a form whose own fields refused some input: run the service's `write`
+    on the rest as a dry run (everything undone) and show what else it refuses, so every
+    mistake of a submit shows after one submit, with the same messages as a real write.
+    Returns the refusal, if any (a page may link the number a conflict names)."""
+    from channels_app.services.base import rolled_back  # services import this module
+
+    try:
+        with rolled_back():
+            write()
+    except DomainError as exc:
+        add_domain_error(form, exc, only_new=True, **options)
+        return exc
+    return None

@@ -6,8 +6,9 @@ Format (README, "Bulk registration from CSV"), one trunk per row:
     sip_password,sip_secondary_gateway,additional_settings,sip_inbound_addresses,sip_transport,
     sip_number_format,wa_phone_number_id,wa_business_account_id,wa_access_token,wa_app_secret
 
-`phone_number`, `channel` and `agent_uuid` are required columns; the others may be left out of
-the header. Columns may come in any order; an unknown column refuses the whole file (a typo such
+`phone_number`, `channel` and `agent_uuid` (or `agent_name` instead: the agent's name, unique
+in the workspace, see channels_app.import_agents) are required columns; the others may be left
+out of the header. Columns may come in any order; an unknown column refuses the whole file (a typo such
 as `sip_pasword` must not be silently ignored). An empty cell means "not given".
 `additional_settings` is a JSON object; `sip_inbound_addresses` lists addresses or CIDR blocks
 separated by spaces. Rows where every cell is empty are skipped.
@@ -27,13 +28,14 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from channels_app import fieldpaths, inputs, services
+from channels_app import fieldpaths, import_agents, inputs, services
 from channels_app.audit import Actor
 from channels_app.errors import DomainError
 from channels_app.models import Workspace
@@ -43,6 +45,7 @@ COLUMNS = (
     "phone_number",
     "channel",
     "agent_uuid",
+    "agent_name",
     "name",
     "direction",
     "sip_gateway",
@@ -59,7 +62,8 @@ COLUMNS = (
     "wa_access_token",
     "wa_app_secret",
 )
-REQUIRED_COLUMNS = ("phone_number", "channel", "agent_uuid")
+REQUIRED_COLUMNS = ("phone_number", "channel")
+AGENT_COLUMNS = ("agent_uuid", "agent_name")  # one of them, at least
 SIP_COLUMNS = tuple(column for column in COLUMNS if column.startswith("sip_"))
 WHATSAPP_COLUMNS = tuple(column for column in COLUMNS if column.startswith("wa_"))
 SECRET_COLUMNS = ("sip_username", "sip_password", "wa_access_token", "wa_app_secret")
@@ -90,6 +94,7 @@ class Row:
     e164: str | None = None
     trunk_name: str | None = None
     done: bool = False  # passed every rule (dry run) or written (commit)
+    agent_by_name: bool = False  # the row named its agent (`agent_name`)
 
     @property
     def ok(self) -> bool:
@@ -234,6 +239,8 @@ def file_rows(path: str | Path) -> Iterator[tuple[int, Iterator[Row]]]:
 def _check_header(header: list[str]) -> None:
     problems = []
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if not any(name in header for name in AGENT_COLUMNS):
+        missing.append(" or ".join(AGENT_COLUMNS))
     if missing:
         problems.append(_("Missing column(s): %(names)s.") % {"names": ", ".join(missing)})
     unknown = [name for name in header if name not in COLUMNS]
@@ -293,11 +300,11 @@ def _register_kwargs(row: Row) -> dict[str, Any]:
     return kwargs
 
 
-def _row_errors(exc: DomainError) -> list[RowError]:
+def _row_errors(row: Row, exc: DomainError) -> list[RowError]:
     """A refusal as row errors, each on the CSV column it is about (or the row as a whole)."""
     errors = []
     for path, message in exc.messages():
-        column = fieldpaths.csv_column(path)
+        column = import_agents.column_for(row, fieldpaths.csv_column(path))
         if column is None and path not in fieldpaths.WHOLE_INPUT:
             message = f"{path}: {message}"
         errors.append(RowError(column, exc.code, message))
@@ -305,6 +312,14 @@ def _row_errors(exc: DomainError) -> list[RowError]:
 
 
 RUN_ROWS = 1_000  # rows handed to services.trunk_register_many at once: memory stays flat
+
+
+def _agents_resolved(workspace: Workspace, rows: Iterable[Row]) -> Iterator[Row]:
+    """The rows, in order, each `agent_name` resolved: RUN_ROWS rows' names in one look-up."""
+    iterator = iter(rows)
+    while block := list(islice(iterator, RUN_ROWS)):
+        import_agents.resolve(workspace, block, lambda column, message: RowError(column, "VALIDATION_ERROR", message))
+        yield from block
 
 
 def register_rows(
@@ -355,7 +370,9 @@ def register_rows(
 
     def settle(row: Row, outcome: Any) -> None:
         if isinstance(outcome, DomainError):
-            row.errors.extend(_row_errors(outcome))
+            # A problem of a cell the file already refused says nothing new: one per column.
+            refused = {error.column for error in row.errors}
+            row.errors.extend(error for error in _row_errors(row, outcome) if error.column not in refused - {None})
         elif outcome is not None and not row.errors:
             row.done = True
             row.e164 = outcome.phone_number.e164
@@ -374,7 +391,7 @@ def register_rows(
     scope = services.rolled_back() if dry_run else transaction.atomic()
     with scope:
         run: list[tuple[Row, dict[str, Any]]] = []
-        for row in rows:
+        for row in _agents_resolved(workspace, rows):
             kwargs = _register_kwargs(row)
             if not row.errors:
                 run.append((row, kwargs))

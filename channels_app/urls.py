@@ -31,6 +31,7 @@ urlpatterns = [
     path(f"{_binding}/check/", views.TrunkCheckView.as_view(), name="trunk_check"),
     path(f"{_binding}/test-call/", views.TrunkTestCallView.as_view(), name="trunk_test_call"),
     path("<slug:workspace_slug>/tokens/", views.TokenListView.as_view(), name="token_list"),
+    path("<slug:workspace_slug>/settings/", views.WorkspaceSettingsView.as_view(), name="workspace_settings"),
     path(
         "<slug:workspace_slug>/tokens/<uuid:token_uuid>/revoke/",
         views.TokenRevokeView.as_view(),

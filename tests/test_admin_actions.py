@@ -110,7 +110,10 @@ def test_reassign_to_an_agent_already_serving_the_channel_is_refused_on_the_agen
     )
     assert response.status_code == 200
     assert form_errors(response) == {
-        "agent": ["This agent already serves a number on call. An agent serves at most one number per channel."]
+        "agent": [
+            "A agent 2 already answers call on +1 202-555-0101. "
+            "An agent serves at most one number per channel: unbind it there or choose another agent."
+        ]
     }
     trunk_a.refresh_from_db()
     assert trunk_a.agent == agents_a[0]
@@ -132,7 +135,7 @@ def test_reassigning_several_bindings_is_all_or_nothing(staff_client, trunk_a, w
     assert response.status_code == 200
     html = response.content.decode()
     [refused] = re.findall(r'<tr class="row-refused">(.*?)</tr>', html, re.S)
-    assert "WhatsApp" in refused and "This agent already serves a number on whatsapp." in refused
+    assert "WhatsApp" in refused and "already answers whatsapp on +1 202-555-0188." in refused
     trunk_a.refresh_from_db()
     whatsapp_a.refresh_from_db()
     assert (trunk_a.agent, whatsapp_a.agent) == (agents_a[0], agents_a[1])

@@ -161,7 +161,10 @@ def test_an_agent_already_serving_the_channel_is_refused_on_the_agent_field(
 ):
     errors = refused(staff_client, register_data(workspace_a, agent_a, phone_number="+1 202 555 0144"))
     assert errors == {
-        "agent": ["This agent already serves a number on call. An agent serves at most one number per channel."]
+        "agent": [
+            "A agent 1 already answers call on +1 234-567-8901. "
+            "An agent serves at most one number per channel: unbind it there or choose another agent."
+        ]
     }
 
 

@@ -163,8 +163,8 @@ def test_an_agent_already_serving_the_channel_is_agent_channel_in_use(api, agent
     assert response.status_code == 409
     assert response.json() == error(
         "AGENT_CHANNEL_IN_USE",
-        "This agent already serves a number on call.",
-        "An agent serves at most one number per channel.",
+        "A agent 1 already answers call on +1 234-567-8901.",
+        "An agent serves at most one number per channel: unbind it there or choose another agent.",
         field="agent_uuid",
     )
     assert not PhoneNumber.objects.filter(number=NUMBER).exists()

@@ -55,6 +55,7 @@ def self_serve_urls(trunk, purchased, token) -> dict[str, str]:
         "trunk_test_call": f"{trunk_base}/call/test-call/",
         "number_explain": f"{trunk_base}/explain/",
         "token_list": "/app/ws-a/tokens/",
+        "workspace_settings": "/app/ws-a/settings/",
         "token_revoke": f"/app/ws-a/tokens/{token.uuid}/revoke/",
     }
 

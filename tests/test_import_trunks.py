@@ -143,7 +143,7 @@ def test_empty_lines_are_skipped_and_line_numbers_match_the_file(workspace_a, ag
     ("text", "message"),
     [
         ("", "The file is empty."),
-        ("phone_number,channel\n+12025550141,call\n", "Missing column(s): agent_uuid."),
+        ("phone_number,channel\n+12025550141,call\n", "Missing column(s): agent_uuid or agent_name."),
         (HEADER + ",sip_pasword\n", "Unknown column(s): sip_pasword."),
         ("phone_number,channel,agent_uuid,channel\n", "Repeated column(s): channel."),
         (b"\xff\xfephone_number", "The file must be UTF-8 encoded CSV."),
@@ -349,4 +349,4 @@ def test_the_command_fails_clearly_on_a_bad_workspace_or_path(workspace_a, args,
 def test_the_command_fails_clearly_on_a_bad_header(workspace_a, csv_file):
     with pytest.raises(CommandError) as failed:
         command(workspace_a.slug, csv_file("number,channel\n"))
-    assert "Missing column(s): phone_number, agent_uuid." in str(failed.value)
+    assert "Missing column(s): phone_number, agent_uuid or agent_name." in str(failed.value)

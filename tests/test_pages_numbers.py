@@ -255,7 +255,8 @@ def test_a_purchased_number_of_the_workspace_is_not_registered_as_a_trunk(logged
 def test_an_agent_already_serving_the_channel_is_refused_next_to_the_agent(logged_in, trunk_a, agent_a):
     html = logged_in.post(REGISTER, register_data(agent_a)).content.decode()
     assert field_errors(html, "agent") == [
-        "This agent already serves a number on call. An agent serves at most one number per channel."
+        "A agent 1 already answers call on +1 234-567-8901. "
+        "An agent serves at most one number per channel: unbind it there or choose another agent."
     ]
 
 
@@ -441,7 +442,8 @@ def test_reassigning_to_an_agent_busy_on_the_channel_is_refused_next_to_the_agen
     )
     response = logged_in.post(f"{detail_url(trunk_a.phone_number)}call/assign/", {"agent": str(agents_a[1].agent_uuid)})
     assert field_errors(response.content.decode(), "agent") == [
-        "This agent already serves a number on call. An agent serves at most one number per channel."
+        "A agent 2 already answers call on +1 202-555-0188. "
+        "An agent serves at most one number per channel: unbind it there or choose another agent."
     ]
     trunk_a.refresh_from_db()
     assert trunk_a.agent == agents_a[0]
@@ -630,7 +632,8 @@ def test_binding_sms_moves_the_agents_sms_from_its_previous_number(
 def test_an_agent_busy_on_call_is_refused_next_to_the_agent_when_binding(logged_in, purchased_a, trunk_a, agent_a):
     response = logged_in.post(f"{detail_url(purchased_a)}call/bind/", {"agent": str(agent_a.agent_uuid)})
     assert field_errors(response.content.decode(), "agent") == [
-        "This agent already serves a number on call. An agent serves at most one number per channel."
+        "A agent 1 already answers call on +1 234-567-8901. "
+        "An agent serves at most one number per channel: unbind it there or choose another agent."
     ]
     assert not ChannelBinding.objects.filter(phone_number=purchased_a).exists()
 

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from channels_app.audit import Actor, Door
 from channels_app.errors import DomainError
-from channels_app.fieldpaths import add_domain_error
+from channels_app.fieldpaths import add_domain_error, add_dry_run_errors
 
 DEFAULT_COUNT_CAP = 10_000
 # A primary key as the changelist's checkboxes send it: ASCII digits that fit a 64-bit integer.
@@ -71,7 +71,9 @@ class ServiceForm(forms.ModelForm):
 
     The service runs in `clean()`, once the fields are valid, in a savepoint: a refusal rolls it
     back and lands on the form next to its field, so the admin re-renders the form with the
-    contract's message and nothing written. On success `result` holds what the service returned
+    contract's message and nothing written. When a field is refused already, the service still
+    runs on the rest as a dry run, so every mistake shows after one submit (`perform` reads
+    refused fields as not given). On success `result` holds what the service returned
     and `save()` hands it to the admin.
     No model field is bound or validated by the form (ServiceAdminMixin gives it `fields=[]` and
     excludes every model field): every input is declared, so stored values, the SIP secrets above
@@ -95,16 +97,30 @@ class ServiceForm(forms.ModelForm):
     def perform(self, data: dict[str, Any]) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    # Inputs without which the service cannot be asked at all (a dry run needs its workspace).
+    needed: tuple[str, ...] = ()
+
     def clean(self) -> dict[str, Any]:
         cleaned_data = super().clean()
-        if self.errors:  # a field is refused already: fix that first
-            return cleaned_data
-        try:
-            with transaction.atomic():
-                self.result = self.perform(cleaned_data)
-        except DomainError as exc:
-            add_domain_error(self, exc)
+        if self.errors:  # a field is refused already: the service says what else is wrong
+            if all(name in cleaned_data for name in self.needed):
+                add_dry_run_errors(self, lambda: self.perform(cleaned_data))
+        else:
+            try:
+                with transaction.atomic():
+                    self.result = self.perform(cleaned_data)
+            except DomainError as exc:
+                add_domain_error(self, exc)
+        if self.errors:
+            self.note_dropped_secrets()
         return cleaned_data
+
+    def note_dropped_secrets(self) -> None:
+        """A secret typed into a refused form is not rendered back: its field says so."""
+        for name, field in self.fields.items():
+            if isinstance(field.widget, forms.PasswordInput) and self.data.get(self.add_prefix(name)):
+                note = _("Not kept, for your safety: type it again before you save.")
+                field.help_text = self[name].help_text = note  # the bound field keeps its own copy
 
     def save(self, commit: bool = True) -> Any:
         return self.result

@@ -27,7 +27,10 @@ from channels_app.validators import CREDENTIAL_KEYS
 UNSET = services.UNSET
 TRUNK_CHANNEL_CHOICES = [(Channel.CALL, _("Call")), (Channel.WHATSAPP, _("WhatsApp"))]
 
-PHONE_HELP = _("Any spelling with the country code: +1 (202) 555-0123, 12025550123, +44 20 7183 8750.")
+PHONE_HELP = _(
+    "Any spelling with the country code: +1 (202) 555-0123, 12025550123, +44 20 7183 8750. Without +, "
+    "a workspace with a default country reads it as a number of that country."
+)
 KEEP_HELP = _("Write-only. Leave blank to keep the stored value.")
 ADDRESSES_HELP = _(
     "The carrier's signalling sources: IP addresses or CIDR blocks, one per line (at most 20, at most /8 for IPv4, "
@@ -125,6 +128,8 @@ class TrunkRegisterForm(RoutingFieldsMixin, ServiceForm):
             return Workspace.objects.filter(pk=raw).first()
         return None
 
+    needed = ("workspace",)
+
     def perform(self, data: dict[str, Any]):
         sip = {key: data[f"sip_{key}"] for key in CREDENTIAL_KEYS if data.get(f"sip_{key}")}
         sip.update(self.routing_sip(data))
@@ -133,9 +138,9 @@ class TrunkRegisterForm(RoutingFieldsMixin, ServiceForm):
         return services.trunk_register(
             workspace=data["workspace"],
             actor=self.actor,
-            phone_number=data["phone_number"],
-            agent_uuid=data["agent"].agent_uuid,
-            channel=data["channel"],
+            phone_number=data.get("phone_number", UNSET),
+            agent_uuid=getattr(data.get("agent"), "agent_uuid", UNSET),
+            channel=data.get("channel", UNSET),
             name=data.get("name") or UNSET,
             direction=data.get("direction") or UNSET,
             sip=sip or UNSET,
@@ -230,7 +235,7 @@ class TrunkEditForm(RoutingFieldsMixin, ServiceForm):
 
     def perform(self, data: dict[str, Any]):
         binding = self.instance
-        changed = set(self.changed_data)
+        changed = set(self.changed_data) & data.keys()  # a refused field is not given
         kwargs: dict[str, Any] = {}
         if "name" in changed:
             kwargs["name"] = data["name"] or None
@@ -318,7 +323,7 @@ class NumberSettingsForm(ServiceForm):
 
     def perform(self, data: dict[str, Any]):
         patch: dict[str, dict[str, Any]] = {}
-        for field in self.changed_data:
+        for field in set(self.changed_data) & data.keys():
             section, key = field.split("_", 1)
             value = data[field]
             if key == "whitelisted_destinations":
@@ -350,15 +355,16 @@ class PurchasedNumberForm(ServiceForm):
     currency = forms.CharField(max_length=3, initial="USD")
 
     CAPABILITIES = ("voice", "sms", "mms", "fax", "emergency", "local_calling")
+    needed = ("workspace",)
 
     def perform(self, data: dict[str, Any]):
         return services.number_add_purchased(
             workspace=data["workspace"],
             actor=self.actor,
-            number=data["number"],
+            number=data.get("number", UNSET),
             capabilities={key: bool(data.get(key)) for key in self.CAPABILITIES},
-            monthly_fee=data["monthly_fee"],
-            currency=data["currency"].upper(),
+            monthly_fee=data.get("monthly_fee", UNSET),
+            currency=data.get("currency", "USD").upper(),
         )
 
 
@@ -372,30 +378,14 @@ class TokenCreateForm(ServiceForm):
         required=False, widget=AdminSplitDateTime, help_text=_("Optional. Leave blank for no expiry.")
     )
 
+    needed = ("workspace",)
+
     def perform(self, data: dict[str, Any]):
         token, self.plaintext = services.token_create(
             workspace=data["workspace"],
             actor=self.actor,
-            name=data["name"],
-            scope=data["scope"],
+            name=data.get("name", UNSET),
+            scope=data.get("scope", UNSET),
             expires_at=data.get("expires_at"),
         )
         return token
-
-
-class CsvImportForm(forms.Form):
-    """Upload a CSV of trunks (the import_trunks columns) for one workspace."""
-
-    MAX_BYTES = 5 * 1024 * 1024
-
-    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_("UTF-8 CSV with the header of the README's 'Bulk registration from CSV' section. At most 5 MB."),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than 5 MB; use the import_trunks command."))
-        return upload

@@ -9,28 +9,78 @@ on the server, never written to the session, and never in clear in the page.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import time
 import uuid
 import zlib
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
 
 from channels_app import fields, imports
 from channels_app.admin.base import admin_actor
-from channels_app.admin.forms import CsvImportForm
 from channels_app.models import Agent, Workspace
 
+# The preview's table shows these in their own columns; every other cell goes in "Details".
+SHOWN_COLUMNS = ("phone_number", "channel", "agent_uuid", "agent_name")
+DETAIL_COLUMNS = tuple(column for column in imports.COLUMNS if column not in SHOWN_COLUMNS)
 MAX_ADMIN_ROWS = 5_000  # a request must end well within the web server timeout; bigger files: import_trunks
 PAYLOAD_MAX_AGE_SECONDS = 3600
+
+
+# The downloadable template's example row (docs/admin.md): a call trunk, its agent by name.
+TEMPLATE_EXAMPLE = {
+    "phone_number": "+1 202 555 0143",
+    "channel": "call",
+    "agent_name": "Reception",
+    "direction": "both",
+    "sip_gateway": "sip.example.com",
+    "sip_port": "5060",
+    "sip_username": "trunk-user",
+    "sip_password": "change-me",
+    "additional_settings": '{"region": "us"}',
+    "sip_inbound_addresses": "203.0.113.0/24",
+}
+
+
+def template_text() -> str:
+    """A CSV file with every column and the example row, as the import reads it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(imports.COLUMNS)
+    writer.writerow([TEMPLATE_EXAMPLE.get(column, "") for column in imports.COLUMNS])
+    return buffer.getvalue()
+
+
+class CsvImportForm(forms.Form):
+    """Upload a CSV of trunks (the import_trunks columns) for one workspace."""
+
+    MAX_BYTES = 5 * 1024 * 1024
+
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name"))
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "UTF-8 CSV with the header of the README's 'Bulk registration from CSV' section. At most 5 MB."
+        ),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 5 MB; use the import_trunks command."))
+        return upload
 
 
 class PayloadError(ValueError):
@@ -138,14 +188,26 @@ class ImportView(View):
 
     @staticmethod
     def _rows(report: imports.ImportReport, workspace: Workspace) -> list[dict]:
-        """Rows for the page: cells as shown (secrets only as "set"), agent names looked up once."""
+        """Rows for the page, narrow enough for it: number, channel and agent (its name looked up,
+        all rows' in one query), the other cells given as "column: value" (secrets only as "set")."""
         agent_keys = [_uuid_or_none(row.cells.get("agent_uuid", "")) for row in report.rows]
         agents = Agent.objects.filter(workspace=workspace, agent_uuid__in={key for key in agent_keys if key})
         names = dict(agents.values_list("agent_uuid", "name"))
         return [
-            {"row": row, "cells": [row.cell(column) for column in imports.COLUMNS], "agent_name": names.get(key)}
+            {
+                "row": row,
+                "agent_name": names.get(key),
+                "details": [(column, row.cell(column)) for column in DETAIL_COLUMNS if row.cell(column)],
+            }
             for row, key in zip(report.rows, agent_keys, strict=True)
         ]
+
+
+def template_csv(request):
+    """The CSV template: the header of every column and one example row (docs/admin.md)."""
+    response = HttpResponse(template_text(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="trunks-template.csv"'
+    return response
 
 
 def _uuid_or_none(text: str) -> uuid.UUID | None:

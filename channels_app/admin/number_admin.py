@@ -307,6 +307,11 @@ class PhoneNumberAdmin(ServiceAdminMixin, ChangeListMixin, admin.ModelAdmin):
                 name="channels_app_phonenumber_import",
             ),
             path(
+                "import/template.csv",
+                wrap(import_views.template_csv),
+                name="channels_app_phonenumber_import_template",
+            ),
+            path(
                 "<path:object_id>/explain/",
                 wrap(lambda request, object_id: routing_views.explain_view(self, request, object_id)),
                 name="channels_app_phonenumber_explain",

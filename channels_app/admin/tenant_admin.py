@@ -57,11 +57,11 @@ class AgentInline(admin.TabularInline):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(ChangeListMixin, admin.ModelAdmin):
-    list_display = ("name", "slug", "uuid", "created_at")
+    list_display = ("name", "slug", "default_region", "uuid", "created_at")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("uuid", "created_at")
-    fields = ("name", "slug", "uuid", "created_at")
+    fields = ("name", "slug", "default_region", "uuid", "created_at")
     inlines = [MembershipInline, AgentInline]
     ordering = ("name",)
 

@@ -8,21 +8,22 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from channels_app.models import Channel
+from channels_app import numbers
+from channels_app.models import Channel, Workspace
 
+from .agents import AgentSearchField, AgentSearchMixin
 from .trunks import agent_choices
 
 
-class AgentChoiceForm(forms.Form):
+class AgentChoiceForm(AgentSearchMixin):
     """Choose the agent of a binding: reassign (PUT /phone-numbers/trunks/assign) or bind a
-    purchased number (call provision, SMS assign)."""
+    purchased number (call provision, SMS assign). `clean_agent` gives the Agent."""
 
-    agent = forms.ChoiceField(label=_("Agent"))
+    agent = AgentSearchField()
 
-    def __init__(self, *args: Any, agents, choose_prompt: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, workspace: Workspace, channel: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        prompt = [("", _("Choose an agent…"))] if choose_prompt else []
-        self.fields["agent"].choices = [*prompt, *agent_choices(agents)]
+        self.setup_agent_search(workspace=workspace, channel=channel)
 
 
 class ConfirmForm(forms.Form):
@@ -109,3 +110,24 @@ class TestCallForm(forms.Form):
         help_text=_("It rings for an instant: the call is cancelled at the first ring, or hung up if answered."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel", "placeholder": "+1 415 555 0142"}),
     )
+
+
+class WorkspaceSettingsForm(forms.Form):
+    """A workspace's settings page (services.workspace_update_settings)."""
+
+    default_region = forms.ChoiceField(
+        label=_("Default country"),
+        required=False,
+        help_text=_(
+            "Numbers typed without + and a country code, e.g. (202) 555-0143, are read as numbers of "
+            "this country, on these pages, in the API and in CSV files. Without one, every number "
+            "needs its country code."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["default_region"].choices = [
+            ("", _("None: every number needs its country code")),
+            *numbers.region_choices(),
+        ]

@@ -13,11 +13,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from channels_app import inputs
-from channels_app.models import Channel, ChannelBinding, Direction, NumberFormat, Transport
+from channels_app import inputs, numbers
+from channels_app.models import Channel, ChannelBinding, Direction, NumberFormat, Transport, Workspace
 from channels_app.routing.addresses import split_text
 from channels_app.routing.models import DEFAULT_NUMBER_FORMAT, DEFAULT_TRANSPORT
 from channels_app.services import UNSET
+
+from .agents import AgentSearchField, AgentSearchMixin
 
 
 class WriteOnlyTextInput(forms.TextInput):
@@ -105,12 +107,15 @@ class SipFieldsMixin(forms.Form):
     def routing_changes(self, current: dict[str, Any]) -> dict[str, Any]:
         """The routing keys of `sip` whose typed value differs from `current` (the stored values,
         or the defaults on a new trunk); inbound addresses as a list, split at spaces and lines."""
-        data = self.cleaned_data
+        data = self.cleaned_data  # a field the form refused is not given
         changes: dict[str, Any] = {}
-        typed = split_text(data["sip_inbound_addresses"])
-        if typed != current.get("inbound_addresses", []):
-            changes["inbound_addresses"] = typed
+        if "sip_inbound_addresses" in data:
+            typed = split_text(data["sip_inbound_addresses"])
+            if typed != current.get("inbound_addresses", []):
+                changes["inbound_addresses"] = typed
         for key in ("transport", "number_format"):
+            if f"sip_{key}" not in data:
+                continue
             value = data[f"sip_{key}"] or ROUTING_DEFAULTS[key]
             if value != current.get(key, ROUTING_DEFAULTS[key]):
                 changes[key] = value
@@ -154,7 +159,7 @@ class WhatsappFieldsMixin(forms.Form):
     WHATSAPP_KEYS = ("phone_number_id", "business_account_id", "access_token", "app_secret")
 
 
-class TrunkRegisterForm(WhatsappFieldsMixin, SipFieldsMixin):
+class TrunkRegisterForm(AgentSearchMixin, WhatsappFieldsMixin, SipFieldsMixin):
     """Register an external number on one channel (POST /phone-numbers/trunks, as a page)."""
 
     phone_number = forms.CharField(
@@ -171,7 +176,7 @@ class TrunkRegisterForm(WhatsappFieldsMixin, SipFieldsMixin):
         widget=forms.RadioSelect(attrs={"data-channel-choice": ""}),
         help_text=_("SMS goes through purchased numbers, not trunks."),
     )
-    agent = forms.ChoiceField(label=_("Agent"))
+    agent = AgentSearchField()
     name = forms.CharField(
         label=_("Name"),
         required=False,
@@ -194,9 +199,17 @@ class TrunkRegisterForm(WhatsappFieldsMixin, SipFieldsMixin):
 
     field_order = ["phone_number", "channel", "agent", "name", "direction"]
 
-    def __init__(self, *args: Any, agents, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["agent"].choices = [("", _("Choose an agent…")), *agent_choices(agents)]
+        channel = (self.data if self.is_bound else self.initial).get("channel")
+        self.setup_agent_search(workspace=workspace, channel=channel if channel in Channel.values else Channel.CALL)
+        region = workspace.default_region
+        if region:  # `default-region`: say which country a number without + belongs to
+            self.fields["phone_number"].help_text = _(
+                "Without + and a country code, we read it as a number of %(country)s. "
+                "Spaces, dashes and brackets are fine."
+            ) % {"country": numbers.region_name(region)}
+            self.fields["phone_number"].widget.attrs["placeholder"] = numbers.example_national(region)
 
     def clean_additional_settings(self) -> Any:
         text = self.cleaned_data["additional_settings"].strip()
@@ -204,13 +217,15 @@ class TrunkRegisterForm(WhatsappFieldsMixin, SipFieldsMixin):
 
     def service_kwargs(self) -> dict[str, Any]:
         """Arguments for services.trunk_register: a blank optional field is "not given"."""
-        data = self.cleaned_data
+        # A field the form refused is "not given" (the dry run of `all-at-once` asks about the rest).
+        data = {name: self.cleaned_data.get(name, "") for name in self.fields}
+        agent = self.cleaned_data.get("agent")
         kwargs: dict[str, Any] = {
-            "phone_number": data["phone_number"],
-            "channel": data["channel"],
-            "agent_uuid": data["agent"],
+            "phone_number": data["phone_number"] or UNSET,
+            "channel": data["channel"] or UNSET,
+            "agent_uuid": agent.agent_uuid if agent else UNSET,
             "name": data["name"].strip() or UNSET,
-            "additional_settings": data["additional_settings"],
+            "additional_settings": self.cleaned_data.get("additional_settings", UNSET),
         }
         if data["channel"] == Channel.CALL:
             kwargs["direction"] = data["direction"] or UNSET
@@ -318,11 +333,12 @@ class TrunkUpdateForm(WhatsappFieldsMixin, SipFieldsMixin):
         return data
 
     def service_kwargs(self) -> dict[str, Any]:
-        """Arguments for services.trunk_update: only what changed, with `update-merges` for `sip`."""
-        data = self.cleaned_data
+        """Arguments for services.trunk_update: only what changed, with `update-merges` for `sip`.
+        A field the form refused reads as its shown value: unchanged."""
+        data = {name: self.cleaned_data.get(name, self.initial.get(name) or "") for name in self.fields}
         kwargs: dict[str, Any] = {
             "name": data["name"].strip() or None,  # None: back to the default name
-            "additional_settings": data["additional_settings"],
+            "additional_settings": self.cleaned_data.get("additional_settings", UNSET),
         }
         if self.binding.channel == Channel.WHATSAPP:
             whatsapp: dict[str, str] = {}
@@ -339,7 +355,7 @@ class TrunkUpdateForm(WhatsappFieldsMixin, SipFieldsMixin):
             return kwargs
         if self.binding.channel != Channel.CALL:
             return kwargs
-        kwargs["direction"] = data["direction"]
+        kwargs["direction"] = data["direction"] or UNSET
         sip: dict[str, str] = {}
         for key in ("gateway", "port", "secondary_gateway"):
             typed = data[f"sip_{key}"].strip()

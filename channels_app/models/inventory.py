@@ -21,7 +21,7 @@ from simple_history.models import HistoricalRecords
 from channels_app import channel_settings
 from channels_app.audit import AuditRecord
 from channels_app.fields import NationalNumberField
-from channels_app.numbers import E164_PATTERN
+from channels_app.numbers import E164_PATTERN, validate_region
 
 if TYPE_CHECKING:
     from channels_app.models.bindings import ChannelBinding
@@ -33,10 +33,26 @@ class Workspace(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
+    # `default-region`: how a number typed without "+" is read in this workspace ("" = none).
+    default_region = models.CharField(
+        _("default country"),
+        max_length=2,
+        blank=True,
+        default="",
+        validators=[validate_region],
+        help_text=_("Numbers typed without + and a country code are read as numbers of this country."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_region="") | Q(default_region__regex=r"^[A-Z]{2}$"),
+                name="workspace_default_region_code",
+                violation_error_message=_("A default country is a two-letter ISO 3166 code, e.g. US."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

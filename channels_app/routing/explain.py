@@ -51,7 +51,7 @@ def explain(
         return decide_inbound(source=str(source_ip).strip(), ruri_user=user, workspace=workspace)
     e164 = None
     try:
-        e164 = numbers.parse_field(from_number, field="from_number")
+        e164 = numbers.parse_field(from_number, field="from_number", region=workspace.default_region)
     except ValidationFailed as exc:
         errors.update(exc.fields or {})
     if errors:

@@ -13,6 +13,8 @@ from channels_app.selectors.tokens import token_by_secret, token_get, token_list
 from channels_app.selectors.workspaces import (
     agent_get,
     agent_list,
+    agent_suggestions,
+    agents_by_text,
     membership_get,
     memberships_for_user,
     number_workspace_for_user,
@@ -22,6 +24,8 @@ __all__ = [
     "Event",
     "agent_get",
     "agent_list",
+    "agent_suggestions",
+    "agents_by_text",
     "binding_get",
     "call_trunks_for_check",
     "membership_get",

@@ -9,6 +9,7 @@ the list pages are read with explicit SQL (channels_app/selectors/sql.py); the r
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from typing import Any
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
@@ -37,7 +38,7 @@ def number_get(
     PHONE_NUMBER_NOT_FOUND when it is not this workspace's.
     """
     if phone_number_uuid is None:
-        key, value = "number", numbers.parse_field(number, field="number")
+        key, value = "number", numbers.parse_field(number, field="number", region=workspace.default_region)
     else:
         key, value = "phone_number_uuid", _uuid(phone_number_uuid)
     found = number_with_bindings(workspace_id=workspace.pk, key=key, value=value, lock=lock)
@@ -87,6 +88,10 @@ def number_list(
         except ValueError:
             errors["agent_uuid"] = ["Must be a UUID."]
     digits = numbers.search_digits(search) if search else ""
+    if digits and workspace.default_region:
+        # `default-region`: "020 7183 8750" in a GB workspace finds +44 20 7183 8750.
+        with suppress(numbers.InvalidNumber):
+            digits = numbers.to_e164(search, workspace.default_region)[1:]
     if search and not digits:
         errors["search"] = ["Search by the digits of the number."]
     if errors:

@@ -24,6 +24,7 @@ from channels_app.services.trunks import (
     trunk_update,
 )
 from channels_app.services.whatsapp_checks import any_trunk_check, whatsapp_check
+from channels_app.services.workspaces import workspace_update_settings
 
 __all__ = [
     "UNSET",
@@ -49,4 +50,5 @@ __all__ = [
     "trunk_test_call",
     "trunk_update",
     "whatsapp_check",
+    "workspace_update_settings",
 ]

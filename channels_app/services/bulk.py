@@ -82,7 +82,9 @@ def trunk_register_many(
     agent_keys: list[uuid.UUID | None] = []
     for row in rows:
         try:
-            prepared.append(register_input(**{key: row.get(key, UNSET) for key in _REGISTER_INPUT}))
+            prepared.append(
+                register_input(region=workspace.default_region, **{key: row.get(key, UNSET) for key in _REGISTER_INPUT})
+            )
         except DomainError:
             prepared.append(None)  # trunk_register will say why
         try:

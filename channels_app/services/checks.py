@@ -30,7 +30,7 @@ def _trunk_to_check(workspace: Workspace, phone_number: Any, channel: Any) -> Ch
             field="channel",
             details=_("A WhatsApp trunk has no SIP gateway to check."),
         )
-    e164 = numbers.parse_field(phone_number)
+    e164 = numbers.parse_field(phone_number, region=workspace.default_region)
     binding = (
         ChannelBinding.objects.select_related("phone_number")
         .defer(*SECRET_FIELDS)

@@ -88,7 +88,7 @@ def number_add_purchased(
     """
     errors: dict[str, list[str]] = {}
     try:
-        e164 = numbers.parse_field(number, field="number")
+        e164 = numbers.parse_field(number, field="number", region=workspace.default_region)
     except ValidationFailed as exc:
         errors.update(exc.fields or {})
     caps = _purchased_capabilities(capabilities, errors)

@@ -28,6 +28,26 @@ def agent_of(workspace: Workspace, agent_uuid: Any) -> Agent:
     return agent
 
 
+def agent_named(text: str, matches: list[Agent], *, field: str = "agent_uuid") -> Agent:
+    """`agent-by-name`: the one agent `text` (a name or a UUID) names among `matches` (what
+    selectors.agents_by_text found for it); a VALIDATION_ERROR on `field` when there is none or
+    the name is ambiguous."""
+    shown = text.strip()
+    if not shown:
+        raise ValidationFailed.single(field, _("Choose an agent: type its name or UUID."))
+    if not matches:
+        raise ValidationFailed.single(
+            field, _("No agent of this workspace is named or has the UUID “%(text)s”.") % {"text": shown[:100]}
+        )
+    if len(matches) > 1:
+        raise ValidationFailed.single(
+            field,
+            _("%(n)d agents are named “%(text)s”: use the agent's UUID instead.")
+            % {"n": len(matches), "text": shown[:100]},
+        )
+    return matches[0]
+
+
 def agent_serving(workspace: Workspace, agent_uuid: Any, channel: str) -> tuple[Agent, bool]:
     """The workspace's agent, and whether it already serves a number on `channel` (agent free on
     channel), in one query."""
@@ -74,7 +94,7 @@ def trunk_channel(channel: Any) -> str:
 def locked_trunk(workspace: Workspace, phone_number: Any, channel: Any) -> ChannelBinding:
     """The workspace's trunk on (number, channel), row-locked; TRUNK_NOT_FOUND otherwise."""
     channel = trunk_channel(channel)
-    e164 = numbers.parse_field(phone_number)
+    e164 = numbers.parse_field(phone_number, region=workspace.default_region)
     binding = locked_binding(workspace=workspace, phone_number__number=e164, channel=channel, is_trunk=True)
     if binding is None:
         raise trunk_not_found()
@@ -124,13 +144,23 @@ def check_agent_free_on(agent: Agent, channel: str, *, except_number: PhoneNumbe
     taken = ChannelBinding.objects.filter(agent=agent, channel=channel)
     if except_number is not None:
         taken = taken.exclude(phone_number=except_number)
-    if taken.exists():
-        raise DomainError(
-            "AGENT_CHANNEL_IN_USE",
-            _("This agent already serves a number on %(channel)s.") % {"channel": channel},
-            field="agent_uuid",
-            details=_("An agent serves at most one number per channel."),
-        )
+    holder = taken.select_related("phone_number").order_by().first()
+    if holder is not None:
+        raise agent_busy_error(agent, channel, holder.phone_number)
+
+
+def agent_busy_error(agent: Agent, channel: str, number: PhoneNumber) -> DomainError:
+    """AGENT_CHANNEL_IN_USE naming the number that holds the agent (the agent's workspace's own,
+    so naming it reveals nothing); `holder` lets a page link it."""
+    error = DomainError(
+        "AGENT_CHANNEL_IN_USE",
+        _("%(agent)s already answers %(channel)s on %(number)s.")
+        % {"agent": agent.name, "channel": channel, "number": number.number.as_international},
+        field="agent_uuid",
+        details=_("An agent serves at most one number per channel: unbind it there or choose another agent."),
+    )
+    error.holder = number
+    return error
 
 
 def raced(channel: str) -> DomainError:

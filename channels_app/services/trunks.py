@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from channels_app import numbers
 from channels_app.audit import Actor, mark
-from channels_app.errors import DomainError, ValidationFailed
+from channels_app.errors import DomainError, ValidationFailed, raise_all
 from channels_app.models import (
     ROUTING_FIELDS,
     SECRET_FIELDS,
@@ -95,13 +95,15 @@ def register_input(
     sip: Any,
     additional_settings: Any,
     whatsapp: Any = UNSET,
+    region: str = "",
 ) -> tuple[str, str, dict[str, Any], SipChanges | None]:
-    """trunk_register's input checks, every mistake at once: (channel, E.164, fields, SIP changes)."""
+    """trunk_register's input checks, every mistake at once: (channel, E.164, fields, SIP changes).
+    `region` is the workspace's default region (`default-region`)."""
     channel = rules.trunk_channel(channel)
     errors: dict[str, list[str]] = {}
     e164 = fields = sip_changes = None
     try:
-        e164 = numbers.parse_field(phone_number)
+        e164 = numbers.parse_field(phone_number, region=region)
     except ValidationFailed as exc:
         errors.update(exc.fields or {})
     try:
@@ -223,24 +225,52 @@ def trunk_register(
     """Register an external number's trunk on one channel.
 
     Creates the external number with its first trunk, with country, type and location derived.
-    Errors come in the order of the rules: the number's, then the agent's.
+    Every mistake at once (`all-at-once`): the input, the agent, and the number's and the
+    agent's conflicts (with what could be read of the input), in the order of the rules.
     """
-    channel, e164, fields, sip_changes = register_input(
-        phone_number=phone_number,
-        channel=channel,
-        name=name,
-        direction=direction,
-        sip=sip,
-        additional_settings=additional_settings,
-        whatsapp=whatsapp,
-    )
-    agent, agent_serving = rules.agent_serving(workspace, agent_uuid, channel)
-    number = rules.locked_number(number=e164)
-    rules.check_number_registrable(workspace, number)
-    if number is not None:
-        rules.check_number_free_on(number, channel)
+    problems: list[DomainError] = []
+    e164 = agent = None
+    agent_serving = False
+    try:
+        channel, e164, fields, sip_changes = register_input(
+            phone_number=phone_number,
+            channel=channel,
+            name=name,
+            direction=direction,
+            sip=sip,
+            additional_settings=additional_settings,
+            whatsapp=whatsapp,
+            region=workspace.default_region,
+        )
+    except DomainError as exc:
+        problems.append(exc)
+        # What could be read is still checked against the rules below.
+        try:
+            channel = rules.trunk_channel(channel)
+            e164 = numbers.parse_field(phone_number, region=workspace.default_region)
+        except DomainError:
+            pass
+        channel = channel if channel in (Channel.CALL, Channel.WHATSAPP) else None
+    try:
+        if channel is None:
+            rules.agent_of(workspace, agent_uuid)
+        else:
+            agent, agent_serving = rules.agent_serving(workspace, agent_uuid, channel)
+    except DomainError as exc:
+        problems.append(exc)
+    number = rules.locked_number(number=e164) if e164 is not None and channel is not None else None
+    try:
+        rules.check_number_registrable(workspace, number)
+        if number is not None:
+            rules.check_number_free_on(number, channel)
+    except DomainError as exc:
+        problems.append(exc)
     if agent_serving:
-        rules.check_agent_free_on(agent, channel)  # raises, unless the agent was freed since
+        try:
+            rules.check_agent_free_on(agent, channel)  # raises, unless the agent was freed since
+        except DomainError as exc:
+            problems.append(exc)
+    raise_all(problems)
     if number is None:
         number = new_external_number(workspace, e164)
         try:

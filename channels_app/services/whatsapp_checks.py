@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 def _line_to_check(workspace: Workspace, phone_number: Any) -> ChannelBinding:
     """The WhatsApp trunk to check, without its secrets (the token is read last)."""
-    e164 = numbers.parse_field(phone_number)
+    e164 = numbers.parse_field(phone_number, region=workspace.default_region)
     binding = (
         ChannelBinding.objects.select_related("phone_number")
         .defer(*SECRET_FIELDS)

@@ -11,6 +11,7 @@ from .numbers import (
     WorkspaceHomeView,
 )
 from .routing import NumberExplainView, TrunkTestCallView
+from .settings import WorkspaceSettingsView
 from .tokens import TokenListView, TokenRevokeView
 
 __all__ = [
@@ -29,4 +30,5 @@ __all__ = [
     "TrunkTestCallView",
     "TrunkUpdateView",
     "WorkspaceHomeView",
+    "WorkspaceSettingsView",
 ]

@@ -17,7 +17,9 @@ from django.utils.translation import gettext_lazy
 
 from channels_app import selectors
 from channels_app.audit import Actor, Door
-from channels_app.errors import NotFound
+from channels_app.errors import DomainError, NotFound
+from channels_app.fieldpaths import add_domain_error, add_dry_run_errors
+from channels_app.forms.agents import FIND_AGENT
 from channels_app.models import Channel
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -104,3 +106,72 @@ class BindingMixin(WorkspaceMixin):
             number_url=self.number_url(),
             **kwargs,
         )
+
+
+def note_dropped_secrets(form, data, names) -> None:
+    """A secret typed into a form shown again is not in the page any more: say so next to it."""
+    for name in names:
+        if name in form.fields and data.get(form.add_prefix(name)):
+            note = gettext_lazy("Not kept, for your safety: type it again before you save.")
+            form.fields[name].help_text = form[name].help_text = note  # the bound field keeps its own copy
+            form.fields[name].widget.attrs["data-secret-dropped"] = ""
+
+
+class FormRoundMixin:
+    """What self-serve write forms share (`all-at-once`): every mistake of a submit at once.
+
+    `write(form)` is the form's one service call. When the form's own fields refused some input,
+    `form_invalid` runs `write` on the rest as a dry run (nothing written) and shows what else the
+    service refuses. A secret typed into a form that comes back with errors is never sent back
+    to the browser: the field says so. "Find agents" (a plain submit) shows the agent search's
+    matches for what was typed, saving nothing and refusing nothing.
+    """
+
+    secret_fields = CREDENTIAL_POST_FIELDS
+    dry_run = True  # False where the form has one input: its refusal is all there is to say
+
+    def write(self, form):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        if FIND_AGENT in request.POST:
+            kwargs = self.get_form_kwargs()
+            data = kwargs.pop("data")
+            kwargs.pop("files", None)
+            kwargs["initial"] = {**kwargs.get("initial", {}), **data.dict()}
+            form = self.get_form_class()(**kwargs)
+            form.finding_agent = True
+            note_dropped_secrets(form, data, self.secret_fields)
+            return self.render_to_response(self.get_context_data(form=form))
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            result = self.write(form)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            form.service_refused = exc
+            return self.form_invalid(form)
+        return self.written(form, result)
+
+    def form_invalid(self, form):
+        if self.dry_run and getattr(form, "service_refused", None) is None:
+            form.service_refused = add_dry_run_errors(form, lambda: self.write(form))
+        note_dropped_secrets(form, form.data, self.secret_fields)
+        return super().form_invalid(form)
+
+    def written(self, form, result):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context.get("form")
+        refused = getattr(form, "service_refused", None)
+        if refused is not None:
+            # A conflict names the number that holds the number or the agent: link it.
+            for part in refused.parts:
+                if part.code == "AGENT_CHANNEL_IN_USE" and part.holder is not None:
+                    context["agent_holder"] = part.holder
+                elif part.code == "NUMBER_ALREADY_BOUND":
+                    context["number_conflict"] = True
+        return context

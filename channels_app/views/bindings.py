@@ -16,11 +16,11 @@ from channels_app.fieldpaths import add_domain_error
 from channels_app.forms import AgentChoiceForm, ConfirmForm, TrunkUpdateForm
 from channels_app.models import Channel
 
-from .base import CHANNEL_LABELS, CREDENTIAL_POST_FIELDS, BindingMixin, NumberMixin
+from .base import CHANNEL_LABELS, CREDENTIAL_POST_FIELDS, BindingMixin, FormRoundMixin, NumberMixin
 
 
 @method_decorator(sensitive_post_parameters(*CREDENTIAL_POST_FIELDS), name="dispatch")
-class TrunkUpdateView(BindingMixin, FormView):
+class TrunkUpdateView(FormRoundMixin, BindingMixin, FormView):
     """Edit a trunk: `update-merges` (blank keeps a secret, a tick box clears it)."""
 
     template_name = "channels_app/trunk_update_form.html"
@@ -31,59 +31,63 @@ class TrunkUpdateView(BindingMixin, FormView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "binding": self.binding}
 
-    def form_valid(self, form):
-        try:
-            services.trunk_update(
-                workspace=self.workspace,
-                actor=self.actor,
-                phone_number=self.number.e164,
-                channel=self.binding.channel,
-                **form.service_kwargs(),
-            )
-        except DomainError as exc:
-            add_domain_error(form, exc)
-            return self.form_invalid(form)
+    def write(self, form):
+        return services.trunk_update(
+            workspace=self.workspace,
+            actor=self.actor,
+            phone_number=self.number.e164,
+            channel=self.binding.channel,
+            **form.service_kwargs(),
+        )
+
+    def written(self, form, result):
         messages.success(self.request, _("Trunk saved."))
         return HttpResponseRedirect(self.number_url())
 
 
-class BindingAssignView(BindingMixin, FormView):
+class BindingAssignView(FormRoundMixin, BindingMixin, FormView):
     """Give a channel of this number to another agent (`assign-changes-the-agent-only`)."""
 
     template_name = "channels_app/binding_assign_form.html"
     form_class = AgentChoiceForm
     write_page = True
+    dry_run = False  # the agent is the only input: nothing else to ask the service about
 
     def get_initial(self):
-        return {"agent": str(self.binding.agent.agent_uuid)}
+        # The current agent by name, or by UUID when another agent shares its name.
+        agent = self.binding.agent
+        shared = len(selectors.agents_by_text(workspace=self.workspace, texts=[agent.name])[agent.name.lower()]) > 1
+        return {"agent": str(agent.agent_uuid) if shared else agent.name}
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "agents": selectors.agent_list(workspace=self.workspace)}
+        return {**super().get_form_kwargs(), "workspace": self.workspace, "channel": self.binding.channel}
 
-    def form_valid(self, form):
-        agent_uuid = form.cleaned_data["agent"]
-        unchanged = str(agent_uuid) == str(self.binding.agent.agent_uuid)
-        try:
-            binding = services.binding_reassign(
-                workspace=self.workspace, actor=self.actor, binding_uuid=self.binding.uuid, agent_uuid=agent_uuid
-            )
-        except DomainError as exc:
-            add_domain_error(form, exc)
-            return self.form_invalid(form)
+    def write(self, form):
+        agent = form.cleaned_data.get("agent")
+        self.unchanged = agent is not None and agent.pk == self.binding.agent_id
+        return services.binding_reassign(
+            workspace=self.workspace,
+            actor=self.actor,
+            binding_uuid=self.binding.uuid,
+            agent_uuid=agent.agent_uuid if agent else None,
+        )
+
+    def written(self, form, binding):
         labels = {"channel": CHANNEL_LABELS[binding.channel], "agent": binding.agent.name}
-        if unchanged:  # the service's no-op: nothing was written, nothing recorded
+        if self.unchanged:  # the service's no-op: nothing was written, nothing recorded
             messages.info(self.request, _("Nothing changed: %(agent)s already answers %(channel)s.") % labels)
         else:
             messages.success(self.request, _("%(channel)s is now answered by %(agent)s.") % labels)
         return HttpResponseRedirect(self.number_url())
 
 
-class PurchasedBindView(NumberMixin, FormView):
+class PurchasedBindView(FormRoundMixin, NumberMixin, FormView):
     """Bind an agent to a purchased number on call or SMS (the API's call provision and SMS assign)."""
 
     template_name = "channels_app/binding_create_form.html"
     form_class = AgentChoiceForm
     write_page = True
+    dry_run = False  # the agent is the only input: nothing else to ask the service about
 
     def load_objects(self) -> None:
         super().load_objects()
@@ -96,8 +100,7 @@ class PurchasedBindView(NumberMixin, FormView):
         self.channel = channel
 
     def get_form_kwargs(self):
-        agents = selectors.agent_list(workspace=self.workspace)
-        return {**super().get_form_kwargs(), "agents": agents, "choose_prompt": True}
+        return {**super().get_form_kwargs(), "workspace": self.workspace, "channel": self.channel}
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -108,25 +111,22 @@ class PurchasedBindView(NumberMixin, FormView):
             **kwargs,
         )
 
-    def form_valid(self, form):
+    def write(self, form):
         bind = services.call_provision if self.channel == Channel.CALL else services.sms_assign
-        try:
-            bind(
-                workspace=self.workspace,
-                actor=self.actor,
-                agent_uuid=form.cleaned_data["agent"],
-                phone_number_uuid=self.number.phone_number_uuid,
-            )
-        except DomainError as exc:
-            add_domain_error(form, exc)
-            return self.form_invalid(form)
+        agent = form.cleaned_data["agent"]
+        bind(
+            workspace=self.workspace,
+            actor=self.actor,
+            agent_uuid=agent.agent_uuid,
+            phone_number_uuid=self.number.phone_number_uuid,
+        )
+        return agent
+
+    def written(self, form, agent):
         messages.success(
             self.request,
             _("%(channel)s is now answered by %(agent)s.")
-            % {
-                "channel": CHANNEL_LABELS[self.channel],
-                "agent": dict(form.fields["agent"].choices)[form.cleaned_data["agent"]],
-            },
+            % {"channel": CHANNEL_LABELS[self.channel], "agent": agent.name},
         )
         return HttpResponseRedirect(self.number_url())
 

@@ -32,7 +32,7 @@ from channels_app.selectors.whatsapp import trunk_counters
 from channels_app.sip import HealthStatus
 from channels_app.whatsapp.status import WhatsappHealth
 
-from .base import CHANNEL_LABELS, CREDENTIAL_POST_FIELDS, BindingMixin, NumberMixin, WorkspaceMixin
+from .base import CHANNEL_LABELS, CREDENTIAL_POST_FIELDS, BindingMixin, FormRoundMixin, NumberMixin, WorkspaceMixin
 
 DOOR_LABELS = dict(Door.choices)
 
@@ -114,7 +114,7 @@ class NumberListView(WorkspaceMixin, ListView):
 
 
 @method_decorator(sensitive_post_parameters(*CREDENTIAL_POST_FIELDS), name="dispatch")
-class TrunkRegisterView(WorkspaceMixin, FormView):
+class TrunkRegisterView(FormRoundMixin, WorkspaceMixin, FormView):
     """Register an external number on a channel (the API's POST /phone-numbers/trunks)."""
 
     template_name = "channels_app/trunk_form.html"
@@ -129,18 +129,21 @@ class TrunkRegisterView(WorkspaceMixin, FormView):
         }
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "agents": selectors.agent_list(workspace=self.workspace)}
+        return {**super().get_form_kwargs(), "workspace": self.workspace}
 
-    def form_valid(self, form):
-        typed_number = form.cleaned_data["phone_number"]
-        try:
-            binding = services.trunk_register(workspace=self.workspace, actor=self.actor, **form.service_kwargs())
-        except DomainError as exc:
-            add_domain_error(form, exc)
-            existing = None
-            if exc.code == "NUMBER_ALREADY_BOUND":  # always a number of this workspace: offer a way to it
-                existing = selectors.number_get(workspace=self.workspace, number=typed_number)
-            return self.render_to_response(self.get_context_data(form=form, existing_number=existing))
+    def write(self, form):
+        return services.trunk_register(workspace=self.workspace, actor=self.actor, **form.service_kwargs())
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if context.pop("number_conflict", False):  # always a number of this workspace: offer a way to it
+            with suppress(DomainError):
+                context["existing_number"] = selectors.number_get(
+                    workspace=self.workspace, number=context["form"].data.get("phone_number", "")
+                )
+        return context
+
+    def written(self, form, binding):
         number = binding.phone_number
         messages.success(
             self.request,

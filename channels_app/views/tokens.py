@@ -14,8 +14,9 @@ from django.views.generic import FormView
 
 from channels_app import selectors, services
 from channels_app.errors import DomainError
-from channels_app.fieldpaths import add_domain_error
+from channels_app.fieldpaths import add_domain_error, add_dry_run_errors
 from channels_app.forms import ConfirmForm, TokenCreateForm
+from channels_app.models import TokenScope
 
 from .base import WorkspaceMixin
 
@@ -59,6 +60,7 @@ class TokenListView(WorkspaceMixin, FormView):
             )
         except DomainError as exc:
             add_domain_error(form, exc, aliases={"expires_at": "expires_in"})
+            form.service_refused = exc
             return self.form_invalid(form)
         if plaintext is None:
             messages.info(
@@ -77,6 +79,18 @@ class TokenListView(WorkspaceMixin, FormView):
         if "nonce" in form.errors:  # a form from before nonces, or edited: show a fresh one
             messages.error(self.request, _("This form was out of date. Please fill it in again."))
             return redirect("app:token_list", self.workspace.slug)
+        if getattr(form, "service_refused", None) is None:  # `all-at-once`: what else the service refuses
+            data = form.cleaned_data
+            add_dry_run_errors(
+                form,
+                lambda: services.token_create(
+                    workspace=self.workspace,
+                    actor=self.actor,
+                    name=data.get("name", ""),
+                    scope=data.get("scope", TokenScope.READ_WRITE),
+                ),
+                aliases={"expires_at": "expires_in"},
+            )
         return super().form_invalid(form)
 
 

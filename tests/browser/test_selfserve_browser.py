@@ -72,7 +72,7 @@ def test_a_customer_registers_edits_reassigns_deletes_and_uses_an_api_token(
     assert sip_section.is_visible()
     page.get_by_label("Phone number", exact=True).fill("+1 (202) 555-0147")
     assert page.get_by_label(re.compile(r"^Name")).get_attribute("placeholder") == "call_trunk_12025550147"
-    page.get_by_label("Agent", exact=True).select_option(label="A agent 1")
+    page.get_by_label("Agent", exact=True).fill("A agent 1")
     page.get_by_label("Inbound").check()
     page.get_by_label(re.compile(r"^Gateway")).fill("sip.carrier.example")
     page.get_by_label(re.compile(r"^Username")).fill(MARKER_USERNAME)
@@ -91,7 +91,7 @@ def test_a_customer_registers_edits_reassigns_deletes_and_uses_an_api_token(
     # The same number again: the message is next to the number, and the password is not kept.
     page.goto("/app/ws-a/numbers/register/")
     page.get_by_label("Phone number", exact=True).fill("12025550147")
-    page.get_by_label("Agent", exact=True).select_option(label="A agent 2")
+    page.get_by_label("Agent", exact=True).fill("A agent 2")
     page.get_by_label(re.compile(r"^Password")).fill(MARKER_PASSWORD)
     page.get_by_role("button", name="Register number").click()
     alert = page.get_by_role("alert")
@@ -121,7 +121,7 @@ def test_a_customer_registers_edits_reassigns_deletes_and_uses_an_api_token(
 
     # Reassign.
     page.get_by_role("link", name="Reassign Call").click()
-    page.get_by_label("Agent", exact=True).select_option(label="A agent 3")
+    page.get_by_label("Agent", exact=True).fill("A agent 3")
     screenshot(page, "selfserve-reassign-desktop")
     page.get_by_role("button", name="Reassign").click()
     page.wait_for_url(detail_url)
@@ -231,7 +231,7 @@ def test_every_page_fits_a_phone_screen_and_labels_every_control(phone_page, scr
 
     page.goto(pages["register"])
     page.get_by_label("Phone number", exact=True).fill("+44 20 7946 0958")
-    page.get_by_label("Agent", exact=True).select_option(label="A agent 3")
+    page.get_by_label("Agent", exact=True).fill("A agent 3")
     page.get_by_label("Additional settings").fill("[1, 2]")
     page.get_by_role("button", name="Register number").click()
     page.wait_for_load_state()
@@ -258,7 +258,7 @@ def test_the_other_pages_at_desktop_width(page, screenshot, furnished_workspace,
     page.get_by_role("link", name="Workspace A").click()
     page.goto(f"/app/ws-a/numbers/{purchased.phone_number_uuid}/")
     page.get_by_role("link", name="Bind an agent on Call").click()
-    page.get_by_label("Agent", exact=True).select_option(label="A agent 3")
+    page.get_by_label("Agent", exact=True).fill("A agent 3")
     screenshot(page, "selfserve-bind-desktop")
     page.get_by_role("button", name="Bind agent").click()
     assert "Call is now answered by A agent 3." in page.content()
@@ -299,14 +299,14 @@ def test_every_action_works_without_javascript(browser, live_server, customer_a,
         assert page.locator("[data-call-only]").is_visible()  # no script to hide it: shown, with a hint
         page.get_by_label("Phone number", exact=True).fill("+1 202 555 0147")
         page.get_by_label("WhatsApp", exact=True).check()
-        page.get_by_label("Agent", exact=True).select_option(label="A agent 2")
+        page.get_by_label("Agent", exact=True).fill("A agent 2")
         page.get_by_role("button", name="Register number").click()
         page.wait_for_url(re.compile(r".*/numbers/[0-9a-f-]{36}/$"))
         page.get_by_role("link", name="Edit WhatsApp trunk").click()
         page.get_by_label("Name").fill("wa-line")
         page.get_by_role("button", name="Save trunk").click()
         page.get_by_role("link", name="Reassign WhatsApp").click()
-        page.get_by_label("Agent", exact=True).select_option(label="A agent 3")
+        page.get_by_label("Agent", exact=True).fill("A agent 3")
         page.get_by_role("button", name="Reassign").click()
         binding = ChannelBinding.objects.get(phone_number__number="+12025550147")
         assert (binding.channel, binding.name, binding.agent.name) == ("whatsapp", "wa-line", "A agent 3")

@@ -52,7 +52,10 @@ ANY_SPELLING = {
     "minLength": 1,
     "example": "+1 (202) 555-0123",
     "description": "The number in international format, in any common spelling (spaces, dashes, dots, "
-    "parentheses, with or without +). Returned in E.164.",
+    "parentheses, with or without +). In a workspace with a default country, a spelling without + is read "
+    "as a number of that country ((202) 555-0143 in a US workspace is +12025550143); without one, a "
+    "spelling valid only nationally is a VALIDATION_ERROR saying to add the country code. Extensions and "
+    "tel: URIs are refused. Returned in E.164.",
 }
 COUNTRY_CODE = {"type": "string", "pattern": "^[A-Za-z]{2}$", "example": "US"}
 DATETIME = {"type": "string", "format": "date-time"}
