@@ -65,7 +65,7 @@ def raise_if(errors: dict[str, list[str]]) -> None:
         raise ValidationFailed(errors)
 
 
-def parse_uuid(value: Any, field: str) -> uuid.UUID:
+def parse_uuid(value: object, field: str) -> uuid.UUID:
     if isinstance(value, uuid.UUID):
         return value
     try:
@@ -97,7 +97,7 @@ def clean_fields(instance: models.Model, *, exclude: tuple[str, ...] = ()) -> No
         ) from exc
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     """The text a NUL could hide in: strings as they are, a number as it was typed."""
     if type(value) is str:
         return value

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,7 +19,7 @@ from channels_app.services import probe_limits, rules
 logger = logging.getLogger(__name__)
 
 
-def _trunk_to_check(workspace: Workspace, phone_number: Any, channel: Any) -> ChannelBinding:
+def _trunk_to_check(workspace: Workspace, phone_number: object, channel: object) -> ChannelBinding:
     """The call trunk to check, without its username and password (those are read last)."""
     channel = rules.trunk_channel(channel)
     if channel != Channel.CALL:
@@ -54,7 +53,7 @@ def _stored_credentials(binding: ChannelBinding) -> sip.Credentials | None:
 
 
 @sensitive_variables("credentials")
-def trunk_check(*, workspace: Workspace, actor: Actor, phone_number: Any, channel: Any) -> ChannelBinding:
+def trunk_check(*, workspace: Workspace, actor: Actor, phone_number: object, channel: object) -> ChannelBinding:
     """Check a call trunk's gateways now and keep the result on the binding (docs/sip-check.md).
 
     OPTIONS to each gateway, then a digest-answered REGISTER when a username and password are

@@ -25,7 +25,7 @@ from channels_app.services.trunks import number_row
 
 @write_service
 def number_update_settings(
-    *, workspace: Workspace, actor: Actor, phone_number_uuid: Any, channel_settings: Any
+    *, workspace: Workspace, actor: Actor, phone_number_uuid: object, channel_settings: Any
 ) -> PhoneNumber:
     """Partial update of `channel_settings` (PATCH /phone-numbers/{uuid})."""
     number = rules.locked_number(
@@ -42,7 +42,7 @@ def number_update_settings(
 
 
 @write_service
-def number_release(*, workspace: Workspace, actor: Actor, phone_number_uuid: Any) -> None:
+def number_release(*, workspace: Workspace, actor: Actor, phone_number_uuid: object) -> None:
     """`release-purchased-only`: a purchased number leaves the inventory with all its bindings.
 
     Locks the number's bindings before the number, the order an unbind takes (its binding, then
@@ -75,7 +75,7 @@ def number_add_purchased(
     *,
     workspace: Workspace,
     actor: Actor,
-    number: Any,
+    number: object,
     capabilities: dict[str, bool] | None = None,
     monthly_fee: Decimal | str = Decimal("1.15"),
     currency: str = "USD",
@@ -156,7 +156,7 @@ def _purchased_capabilities(capabilities: Any, errors: dict[str, list[str]]) -> 
     return caps
 
 
-def _monthly_fee(value: Any, errors: dict[str, list[str]]) -> Decimal:
+def _monthly_fee(value: object, errors: dict[str, list[str]]) -> Decimal:
     """A finite, non-negative amount (digits and places are then checked by the model field)."""
     try:
         if isinstance(value, bool) or (isinstance(value, str) and not inputs.is_ascii_amount(value)):

@@ -6,8 +6,6 @@ Rules (docs/rules.md): `one-binding-per-channel`, `one-number-per-agent-and-chan
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -18,7 +16,7 @@ from channels_app.services import rules
 from channels_app.services.base import clean_fields, parse_uuid, write_service
 
 
-def _purchased_number(workspace: Workspace, phone_number_uuid: Any) -> PhoneNumber:
+def _purchased_number(workspace: Workspace, phone_number_uuid: object) -> PhoneNumber:
     number = rules.locked_number(
         workspace=workspace, phone_number_uuid=parse_uuid(phone_number_uuid, "phone_number_uuid")
     )
@@ -42,7 +40,7 @@ def _bind(number: PhoneNumber, agent: Agent, channel: str) -> ChannelBinding:
 
 
 @write_service
-def sms_assign(*, workspace: Workspace, actor: Actor, agent_uuid: Any, phone_number_uuid: Any) -> PhoneNumber:
+def sms_assign(*, workspace: Workspace, actor: Actor, agent_uuid: object, phone_number_uuid: object) -> PhoneNumber:
     """`sms-assign-replaces`: bind a purchased SMS-capable number on sms, replacing the agent's
     current SMS number."""
     agent = rules.agent_of(workspace, agent_uuid)
@@ -67,7 +65,7 @@ def sms_assign(*, workspace: Workspace, actor: Actor, agent_uuid: Any, phone_num
 
 
 @write_service
-def call_provision(*, workspace: Workspace, actor: Actor, agent_uuid: Any, phone_number_uuid: Any) -> Agent:
+def call_provision(*, workspace: Workspace, actor: Actor, agent_uuid: object, phone_number_uuid: object) -> Agent:
     """Bind a purchased voice-capable number to an agent on call."""
     agent = rules.agent_of(workspace, agent_uuid)
     number = _purchased_number(workspace, phone_number_uuid)

@@ -20,7 +20,7 @@ from channels_app.services.base import parse_uuid
 SMS_ASSIGN_PATH = "POST /api/v1/agents/{agent_uuid}/channels/sms"
 
 
-def agent_of(workspace: Workspace, agent_uuid: Any) -> Agent:
+def agent_of(workspace: Workspace, agent_uuid: object) -> Agent:
     """The workspace's agent; AGENT_NOT_FOUND otherwise."""
     agent = Agent.objects.filter(workspace=workspace, agent_uuid=parse_uuid(agent_uuid, "agent_uuid")).first()
     if agent is None:
@@ -48,7 +48,7 @@ def agent_named(text: str, matches: list[Agent], *, field: str = "agent_uuid") -
     return matches[0]
 
 
-def agent_serving(workspace: Workspace, agent_uuid: Any, channel: str) -> tuple[Agent, bool]:
+def agent_serving(workspace: Workspace, agent_uuid: object, channel: str) -> tuple[Agent, bool]:
     """The workspace's agent, and whether it already serves a number on `channel` (agent free on
     channel), in one query."""
     agent = (
@@ -77,7 +77,7 @@ def locked_binding(**lookup: Any) -> ChannelBinding | None:
     )
 
 
-def trunk_channel(channel: Any) -> str:
+def trunk_channel(channel: object) -> str:
     """Trunk channels (call, whatsapp); sms is UNSUPPORTED_CHANNEL, pointing to SMS assign."""
     if channel == Channel.SMS:
         raise DomainError(
@@ -91,7 +91,7 @@ def trunk_channel(channel: Any) -> str:
     return channel
 
 
-def locked_trunk(workspace: Workspace, phone_number: Any, channel: Any) -> ChannelBinding:
+def locked_trunk(workspace: Workspace, phone_number: object, channel: object) -> ChannelBinding:
     """The workspace's trunk on (number, channel), row-locked; TRUNK_NOT_FOUND otherwise."""
     channel = trunk_channel(channel)
     e164 = numbers.parse_field(phone_number, region=workspace.default_region)

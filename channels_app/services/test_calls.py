@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -35,7 +34,7 @@ class TrunkTestCall:
     result: sip.CallResult
 
 
-def _destination(binding: ChannelBinding, to: Any) -> str:
+def _destination(binding: ChannelBinding, to: object) -> str:
     if not isinstance(to, str) or not to.strip():
         raise ValidationFailed.single("to", _("This field is required."))
     e164 = binding.phone_number.e164
@@ -50,7 +49,9 @@ def _destination(binding: ChannelBinding, to: Any) -> str:
 
 
 @sensitive_variables("credentials")
-def trunk_test_call(*, workspace: Workspace, actor: Actor, phone_number: Any, channel: Any, to: Any) -> TrunkTestCall:
+def trunk_test_call(
+    *, workspace: Workspace, actor: Actor, phone_number: object, channel: object, to: object
+) -> TrunkTestCall:
     """Call `to` through the call trunk of `phone_number` and end the call at once.
 
     Raises UNSUPPORTED_CHANNEL, TRUNK_NOT_FOUND, VALIDATION_ERROR (`sip.gateway`: none set;

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -78,7 +77,7 @@ def _created_by_form(workspace: Workspace, creation_nonce: str) -> ApiToken | No
 
 
 @write_service
-def token_revoke(*, workspace: Workspace, actor: Actor, token_uuid: Any) -> ApiToken:
+def token_revoke(*, workspace: Workspace, actor: Actor, token_uuid: object) -> ApiToken:
     """Revoke a token of the workspace; revoking twice keeps the first time."""
     token = (
         ApiToken.objects.select_for_update().filter(workspace=workspace, uuid=parse_uuid(token_uuid, "token")).first()

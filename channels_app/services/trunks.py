@@ -55,7 +55,7 @@ def default_trunk_name(channel: str, e164: str) -> str:
 
 
 def trunk_fields(
-    *, channel: str, name: Any, direction: Any, sip: Any, additional_settings: Any, whatsapp: Any = UNSET
+    *, channel: str, name: object, direction: object, sip: object, additional_settings: object, whatsapp: object = UNSET
 ) -> tuple[dict[str, Any], SipChanges | None]:
     """Validate the optional trunk fields together, every mistake at once.
     Returns (plain fields given, SIP changes or None); the `whatsapp` block's changes, when given,
@@ -88,13 +88,13 @@ def trunk_fields(
 
 def register_input(
     *,
-    phone_number: Any,
-    channel: Any,
-    name: Any,
-    direction: Any,
-    sip: Any,
-    additional_settings: Any,
-    whatsapp: Any = UNSET,
+    phone_number: object,
+    channel: object,
+    name: object,
+    direction: object,
+    sip: object,
+    additional_settings: object,
+    whatsapp: object = UNSET,
     region: str = "",
 ) -> tuple[str, str, dict[str, Any], SipChanges | None]:
     """trunk_register's input checks, every mistake at once: (channel, E.164, fields, SIP changes).
@@ -213,14 +213,14 @@ def trunk_register(
     *,
     workspace: Workspace,
     actor: Actor,
-    phone_number: Any,
-    agent_uuid: Any,
-    channel: Any,
-    name: Any = UNSET,
-    direction: Any = UNSET,
-    sip: Any = UNSET,
-    additional_settings: Any = UNSET,
-    whatsapp: Any = UNSET,
+    phone_number: object,
+    agent_uuid: object,
+    channel: object,
+    name: object = UNSET,
+    direction: object = UNSET,
+    sip: object = UNSET,
+    additional_settings: object = UNSET,
+    whatsapp: object = UNSET,
 ) -> ChannelBinding:
     """Register an external number's trunk on one channel.
 
@@ -305,13 +305,13 @@ def trunk_update(
     *,
     workspace: Workspace,
     actor: Actor,
-    phone_number: Any,
-    channel: Any,
-    name: Any = UNSET,
-    direction: Any = UNSET,
-    sip: Any = UNSET,
-    additional_settings: Any = UNSET,
-    whatsapp: Any = UNSET,
+    phone_number: object,
+    channel: object,
+    name: object = UNSET,
+    direction: object = UNSET,
+    sip: object = UNSET,
+    additional_settings: object = UNSET,
+    whatsapp: object = UNSET,
 ) -> ChannelBinding:
     """`update-merges`: omitted fields stay; `sip` and `whatsapp` merge key by key ("" clears);
     settings replace whole."""
@@ -363,7 +363,7 @@ def trunk_update(
 
 @write_service
 def trunk_assign(
-    *, workspace: Workspace, actor: Actor, phone_number: Any, channel: Any, agent_uuid: Any
+    *, workspace: Workspace, actor: Actor, phone_number: object, channel: object, agent_uuid: object
 ) -> ChannelBinding:
     """`assign-changes-the-agent-only`; assigning the current agent is a successful no-op."""
     binding = rules.locked_trunk(workspace, phone_number, channel)
@@ -371,13 +371,13 @@ def trunk_assign(
 
 
 @write_service
-def trunk_delete(*, workspace: Workspace, actor: Actor, phone_number: Any, channel: Any) -> PhoneNumber | None:
+def trunk_delete(*, workspace: Workspace, actor: Actor, phone_number: object, channel: object) -> PhoneNumber | None:
     """`last-trunk-takes-the-number`: remove one trunk; the number leaves with its last one."""
     return unbind(rules.locked_trunk(workspace, phone_number, channel))
 
 
 @write_service
-def binding_reassign(*, workspace: Workspace, actor: Actor, binding_uuid: Any, agent_uuid: Any) -> ChannelBinding:
+def binding_reassign(*, workspace: Workspace, actor: Actor, binding_uuid: object, agent_uuid: object) -> ChannelBinding:
     """Give a binding (trunk or purchased) to another agent of the same workspace."""
     binding = rules.locked_binding(workspace=workspace, uuid=parse_uuid(binding_uuid, "binding"))
     if binding is None:
@@ -386,7 +386,7 @@ def binding_reassign(*, workspace: Workspace, actor: Actor, binding_uuid: Any, a
 
 
 @write_service
-def binding_delete(*, workspace: Workspace, actor: Actor, binding_uuid: Any) -> PhoneNumber | None:
+def binding_delete(*, workspace: Workspace, actor: Actor, binding_uuid: object) -> PhoneNumber | None:
     """Unbind one channel of any number (an external number leaves with its last trunk)."""
     binding = rules.locked_binding(workspace=workspace, uuid=parse_uuid(binding_uuid, "binding"))
     if binding is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +33,7 @@ def _add(errors: Errors, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
-def clean_whatsapp(value: Any, errors: Errors) -> WhatsappChanges:
+def clean_whatsapp(value: object, errors: Errors) -> WhatsappChanges:
     """Validate a `whatsapp` object. Returns {model field: value or None (clear)} for the keys sent."""
     if not isinstance(value, dict):
         _add(errors, "whatsapp", _("Must be a JSON object."))

@@ -8,7 +8,6 @@ A function of its own beside `services.checks.trunk_check`; it shares that check
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -26,7 +25,7 @@ from channels_app.whatsapp import graph
 logger = logging.getLogger(__name__)
 
 
-def _line_to_check(workspace: Workspace, phone_number: Any) -> ChannelBinding:
+def _line_to_check(workspace: Workspace, phone_number: object) -> ChannelBinding:
     """The WhatsApp trunk to check, without its secrets (the token is read last)."""
     e164 = numbers.parse_field(phone_number, region=workspace.default_region)
     binding = (
@@ -53,7 +52,7 @@ def _stored_token(binding: ChannelBinding) -> str:
 
 
 @sensitive_variables("token")
-def whatsapp_check(*, workspace: Workspace, actor: Actor, phone_number: Any, channel: Any = Channel.WHATSAPP):
+def whatsapp_check(*, workspace: Workspace, actor: Actor, phone_number: object, channel: object = Channel.WHATSAPP):
     """Read the trunk's number from the Graph API (WHATSAPP_GRAPH_URL) with its stored token and
     keep the result on the binding: `ok`, `auth_failed`, `number_mismatch` or `unreachable`, with
     the display name, verified name and quality rating when the Graph API answers.
@@ -92,7 +91,7 @@ def whatsapp_check(*, workspace: Workspace, actor: Actor, phone_number: Any, cha
     return binding
 
 
-def any_trunk_check(*, workspace: Workspace, actor: Actor, phone_number: Any, channel: Any) -> ChannelBinding:
+def any_trunk_check(*, workspace: Workspace, actor: Actor, phone_number: object, channel: object) -> ChannelBinding:
     """The check of the trunk's channel: SIP for call, the Graph API for WhatsApp."""
     if channel == Channel.WHATSAPP:
         return whatsapp_check(workspace=workspace, actor=actor, phone_number=phone_number)
