@@ -129,3 +129,10 @@ def test_the_api_docs_describe_operations_without_the_base_views_note(client):
     schema = client.get("/api/v1/schema").content.decode()
     assert "Base of every authenticated endpoint" not in schema
     assert schema.count('"example":"external"') + schema.count('"example": "external"') >= 2
+
+
+def test_the_api_docs_name_no_module_of_the_product(client):
+    """Descriptions in the schema come from docstrings; a reader of the docs never sees a module path."""
+    schema = client.get("/api/v1/schema").content.decode()
+    modules = ("selectors.", "services.", "routing.decision", "channels_app.", "health_details")
+    assert [name for name in modules if name in schema] == []

@@ -69,7 +69,7 @@ class RegisterAnswerSerializer(serializers.Serializer):
 
 
 class GatewayHealthSerializer(serializers.Serializer):
-    """One gateway's entry of the stored check result (`ChannelBinding.health_details`)."""
+    """One gateway's entry of the trunk's last check result."""
 
     role = schema_field(enum(["gateway", "secondary_gateway"]))
     host = serializers.CharField()
@@ -340,7 +340,7 @@ class AgentWrapperSerializer(serializers.Serializer):
 
 
 class EventSerializer(serializers.Serializer):
-    """A `selectors.Event` of the audit trail."""
+    """One event of the number's audit trail: who changed what, through which door, and when."""
 
     at = serializers.DateTimeField()
     actor = _nullable_string()
@@ -388,7 +388,7 @@ class RoutingTargetSerializer(serializers.Serializer):
 
 
 class RoutingDecisionSerializer(serializers.Serializer):
-    """A `routing.decision.Decision`: what the edge does with the call, and the checks it made."""
+    """What the SIP edge does with the call, and the checks it made to decide."""
 
     decision = serializers.SerializerMethodField()
     sip_status = serializers.IntegerField(
@@ -420,7 +420,7 @@ class CallGatewaySerializer(serializers.Serializer):
 
 
 class TestCallSerializer(serializers.Serializer):
-    """A `services.test_calls.TrunkTestCall`: what a test call did, step by step."""
+    """What a test call did, step by step."""
 
     phone_number = schema_field(E164, source="binding.phone_number.e164")
     to = schema_field(E164)
