@@ -5,7 +5,7 @@ on a refusal; no traceback reaches the log.
 Table-driven: each door has a table of (field, how to send it); a field added later joins its
 door's table with one line. The API is driven over real HTTP (live_server); the self-serve pages,
 the admin and the CSV import in process, each example inside a savepoint that is rolled back.
-Budget: tests/hostile_values.py (12 examples per field; HYPOTHESIS_PROFILE=long for 500).
+Budget: tests/hostile_values.py (25 examples per field; HYPOTHESIS_PROFILE=long for 500).
 """
 
 from __future__ import annotations
