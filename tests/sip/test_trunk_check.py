@@ -1,6 +1,6 @@
 """The trunk check against a real SIP peer (sipp on 127.0.0.1), through the service every door calls.
 
-Each case of issue 8 gets its status: ok, reachable, auth_failed, unreachable, dns_failed, and the
+Each case of the check gets its status: ok, reachable, auth_failed, unreachable, dns_failed, and the
 refused address ranges. The wrong-password case proves the password reaches no log record, no
 stored result, no representation and not even the wire (only its digest does). The time bound is
 asserted on transmission counts and the configured timeout, never on the clock.
