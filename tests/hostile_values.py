@@ -55,7 +55,7 @@ CATEGORIES = [
 ANY_CHARACTER = st.characters(categories=CATEGORIES)
 DIGIT_LIKE = st.characters(categories=["Nd", "Nl", "No"])  # every script's digits, ², ①, Ⅻ ...
 
-# The property tests' budget: "default" runs in `make test`, 25 examples per door and field (137
+# The property tests' budget: "default" runs in `make test`, 25 examples per door and field (138
 # fields: under two minutes per database on this 2-core machine, measured in docs/reliability.md);
 # HYPOTHESIS_PROFILE=long runs 500 each. Profiles of their own, so that schemathesis' fuzz test
 # keeps its own settings.
