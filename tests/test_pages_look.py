@@ -5,6 +5,9 @@ API docs' descriptions."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from channels_app import selectors, services
 from channels_app.event_display import change_lines
@@ -136,3 +139,14 @@ def test_the_api_docs_name_no_module_of_the_product(client):
     schema = client.get("/api/v1/schema").content.decode()
     modules = ("selectors.", "services.", "routing.decision", "channels_app.", "health_details")
     assert [name for name in modules if name in schema] == []
+
+
+@pytest.mark.django_db
+def test_a_mistyped_new_password_is_listed_with_its_field(client, customer_a):
+    """The reset pages share the product's error summary: each problem named and linked to its field."""
+    uid = urlsafe_base64_encode(force_bytes(customer_a.pk))
+    token = default_token_generator.make_token(customer_a)
+    form_url = client.get(f"/accounts/reset/{uid}/{token}/", follow=True).redirect_chain[-1][0]
+    mistyped = {"new_password1": "x1-Unusual-pass", "new_password2": "x2-Other-pass"}
+    html = client.post(form_url, mistyped).content.decode()
+    assert "data-error-summary" in html and 'href="#id_new_password2"' in html
